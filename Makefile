@@ -1,0 +1,64 @@
+# txwatch: `make demo` runs the system, `make test` runs the tests.
+# Every target installs what it needs first and skips what is already done.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo clean
+
+help:
+	@echo "make demo          set everything up and run the system (Ctrl-C stops the worker)"
+	@echo "make test          set everything up, lint, and run every test"
+	@echo "make unit          only the tests that need no broker or database"
+	@echo "make stack-up      start Kafka and PostgreSQL (stack-down, stack-status)"
+	@echo "make lint          ruff check and format check (make format fixes)"
+	@echo "make clean         stop the stack and delete its data, the venv and worker state"
+
+$(INSTALLED): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	@touch $@
+
+venv: $(INSTALLED)
+
+deps:
+	@stack/install-deps.sh
+
+jars:
+	@stack/stack.sh fetch
+
+stack-up: deps jars
+	@stack/stack.sh up
+
+stack-down:
+	@stack/stack.sh down
+
+stack-status:
+	@stack/stack.sh status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The integration tests start the stack themselves when it is not running,
+# and stop again only what they started.
+test: venv deps jars lint
+	$(BIN)/pytest
+
+unit: venv
+	$(BIN)/pytest -m "not integration"
+
+demo: venv stack-up
+	@echo "txwatch: worker on http://127.0.0.1:$${WEB_PORT:-6066}/ (Ctrl-C stops it; make stack-down stops the stack)"
+	@set -a && eval "$$(stack/stack.sh env)" && set +a && mkdir -p var && cd var && \
+		exec ../$(BIN)/faust -A app worker -l info
+
+clean: stack-down
+	rm -rf .stack $(VENV) var test-artifacts *.egg-info

@@ -1,0 +1,49 @@
+"""Dead letters: a message txwatch cannot process goes to ``transactions-dlq``.
+
+The dead letter keeps the original key and value bytes untouched, so it can
+be replayed once fixed; why it failed and where it came from travel in
+headers, as Kafka Connect's dead-letter queues do.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faust.types import Message
+
+from app.counters import counters
+from app.topics import dead_letters_topic
+
+logger = logging.getLogger(__name__)
+
+HEADER_PREFIX = "txwatch.error."
+
+
+def dead_letter_headers(message: Message, reason: str, detail: str) -> list[tuple[str, bytes]]:
+    """The headers naming why ``message`` failed and where it came from."""
+    return [
+        (HEADER_PREFIX + "reason", reason.encode()),
+        (HEADER_PREFIX + "detail", detail.encode("utf-8", "replace")[:1024]),
+        (HEADER_PREFIX + "topic", message.topic.encode()),
+        (HEADER_PREFIX + "partition", str(message.partition).encode()),
+        (HEADER_PREFIX + "offset", str(message.offset).encode()),
+    ]
+
+
+async def send_dead_letter(message: Message, reason: str, detail: str) -> None:
+    """Send ``message`` to the dead-letter topic with its reason, and count it."""
+    counters.dead_letters[reason] += 1
+    if counters.dead_letters[reason] == 1:
+        logger.warning(
+            "first dead letter with reason %s (%s:%s@%s): %s",
+            reason,
+            message.topic,
+            message.partition,
+            message.offset,
+            detail,
+        )
+    await dead_letters_topic.send(
+        key=message.key,
+        value=message.value,
+        headers=dead_letter_headers(message, reason, detail),
+    )

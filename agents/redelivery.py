@@ -1,0 +1,31 @@
+"""Skipping messages this process has already handled.
+
+Faust may hand a stream the same offsets twice, for instance when it seeks
+back to the committed offset after recovery while fetched records are still
+buffered. State is protected by the offset kept in each profile; this guard
+also keeps the outputs (dead letters, scores) from being sent twice by one
+process. Across processes, at-least-once delivery still applies.
+"""
+
+from __future__ import annotations
+
+
+class RedeliveryGuard:
+    """Remembers the highest offset handled per partition.
+
+    >>> guard = RedeliveryGuard()
+    >>> guard.first_time(0, 5), guard.first_time(0, 5), guard.first_time(0, 6)
+    (True, False, True)
+    """
+
+    __slots__ = ("_highest",)
+
+    def __init__(self) -> None:
+        self._highest: dict[int, int] = {}
+
+    def first_time(self, partition: int, offset: int) -> bool:
+        """True, and remember it, if ``offset`` is newer than any handled in ``partition``."""
+        if offset <= self._highest.get(partition, -1):
+            return False
+        self._highest[partition] = offset
+        return True

@@ -1,0 +1,50 @@
+"""The txwatch Faust application.
+
+``faust -A app worker -l info`` starts a worker. Faust's own settings come
+from the environment (``BROKER_URL``, ``WEB_PORT``, ``APP_STORE``, ...) and
+override the defaults below; txwatch's own settings are in
+:mod:`app.settings`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from app.settings import Settings
+
+settings = Settings.from_env()
+
+
+def faust_defaults() -> dict[str, Any]:
+    """Faust settings txwatch chooses; each is overridden by its environment variable."""
+    return {
+        "broker": "kafka://127.0.0.1:9092",  # BROKER_URL
+        "store": "rocksdb://",  # APP_STORE (unit tests use memory://)
+        "topic_partitions": 8,  # TOPIC_PARTITIONS
+        "web_port": 6066,  # WEB_PORT
+        # Loopback by default: a worker must be exposed on purpose. Set
+        # WEB_BIND=0.0.0.0 and WEB_HOST to an address other workers reach
+        # when running several hosts, or table views cannot be routed.
+        "web_bind": "127.0.0.1",  # WEB_BIND
+        "web_host": "127.0.0.1",  # WEB_HOST
+        "web_tables_enabled": False,  # APP_WEB_TABLES_ENABLED: raw table dumps
+        # Batching the producer matters on the changelog path (DESIGN.md).
+        "producer_linger": 0.01,  # PRODUCER_LINGER (seconds)
+        "table_standby_replicas": 1,  # TABLE_STANDBY_REPLICAS
+    }
+
+
+app = faust.App(
+    settings.app_id,
+    **faust_defaults(),
+)
+
+# Registered by import, not by Faust's autodiscovery: autodiscovery logs an
+# import error as a warning and starts the worker without the broken module.
+from agents import score  # noqa: E402, F401
+from app import commands  # noqa: E402, F401
+from web import index, stats, users  # noqa: E402, F401
+
+__all__ = ["app", "settings"]

@@ -1,0 +1,65 @@
+"""txwatch's own settings, read once from the environment.
+
+Faust's settings (BROKER_URL, WEB_PORT, APP_STORE, ...) are read by Faust
+itself; see :func:`app.faust_defaults` for the defaults txwatch gives them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "postgresql://txwatch@127.0.0.1:55432/txwatch"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything txwatch reads from the environment besides Faust's own settings."""
+
+    app_id: str = "txwatch"
+    topic_prefix: str = ""
+    database_url: str = DEFAULT_DATABASE_URL
+    rocksdb_cache_mb: int = 16
+    rocksdb_write_buffer_mb: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (default: the process environment).
+
+        Raises :class:`ConfigurationError` naming the variable at fault.
+        """
+        env = os.environ if env is None else env
+        app_id = env.get("TXWATCH_APP_ID") or cls.app_id
+        if not app_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ConfigurationError(
+                f"TXWATCH_APP_ID={app_id!r}: use letters, digits, '-', '_' and '.' only"
+            )
+        return cls(
+            app_id=app_id,
+            topic_prefix=env.get("TXWATCH_TOPIC_PREFIX", cls.topic_prefix),
+            database_url=env.get("DATABASE_URL") or cls.database_url,
+            rocksdb_cache_mb=_int(env, "TXWATCH_ROCKSDB_CACHE_MB", cls.rocksdb_cache_mb, 1),
+            rocksdb_write_buffer_mb=_int(
+                env, "TXWATCH_ROCKSDB_WRITE_BUFFER_MB", cls.rocksdb_write_buffer_mb, 1
+            ),
+        )
+
+    def topic(self, name: str) -> str:
+        """The full name of one of txwatch's topics (``transactions``, ``alerts``, ...)."""
+        return f"{self.topic_prefix}{name}"

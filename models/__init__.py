@@ -1,0 +1,2 @@
+"""Records and the detection core. Nothing under models/ imports Faust's
+runtime or a database driver except :mod:`models.records`."""

@@ -1,0 +1,238 @@
+"""The ``transactions`` contract and its validation.
+
+:func:`parse_transaction` turns the bytes of one Kafka message into a
+:class:`Transaction` or raises :class:`InvalidTransaction` with a reason that
+goes to the dead-letter topic. It imports nothing from Faust, so the same
+code validates live traffic, replayed files and web requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import orjson
+
+#: Largest message accepted, in bytes; anything larger is dead-lettered.
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+#: Longest accepted identifier or category string.
+MAX_TEXT_LENGTH: Final = 256
+#: Largest accepted amount; larger values are taken for corrupt input.
+MAX_AMOUNT: Final = 1e12
+#: Accepted event times: 2000-01-01 to 2100-01-01 (epoch seconds).
+MIN_EPOCH: Final = 946_684_800.0
+MAX_EPOCH: Final = 4_102_444_800.0
+
+OPTIONAL_TEXT_FIELDS: Final = (
+    "currency",
+    "location",
+    "merchant_id",
+    "merchant_category",
+    "payment_method",
+    "device_id",
+)
+
+Reason = Literal[
+    "oversized",
+    "invalid_json",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "invalid_amount",
+    "invalid_timestamp",
+    "too_long",
+    "invalid_label",
+]
+
+
+class InvalidTransaction(ValueError):
+    """A message that breaks the contract; ``reason`` is a stable code, ``detail`` says why."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason: Reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One valid transaction; ``timestamp`` is event time in epoch seconds (UTC)."""
+
+    transaction_id: str
+    user_id: str
+    amount: float
+    timestamp: float
+    currency: str | None = None
+    location: str | None = None
+    merchant_id: str | None = None
+    merchant_category: str | None = None
+    payment_method: str | None = None
+    device_id: str | None = None
+    label: int | None = None
+    anomaly_kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The transaction as the JSON object of the contract (timestamp as ISO-8601)."""
+        out: dict[str, Any] = {
+            "transaction_id": self.transaction_id,
+            "user_id": self.user_id,
+            "amount": self.amount,
+            "timestamp": format_timestamp(self.timestamp),
+        }
+        for name in OPTIONAL_TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.label is not None:
+            out["label"] = self.label
+        if self.anomaly_kind is not None:
+            out["anomaly_kind"] = self.anomaly_kind
+        return out
+
+
+def format_timestamp(epoch: float) -> str:
+    """ISO-8601 UTC text for epoch seconds, e.g. ``2026-01-02T03:04:05.250000Z``."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_transaction(raw: bytes | str) -> Transaction:
+    """Decode and validate one message of the ``transactions`` topic.
+
+    >>> parse_transaction(b'{"transaction_id": "t1", "user_id": 7, '
+    ...                   b'"amount": 12.5, "timestamp": "2026-01-01T00:00:00Z"}')
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Transaction(transaction_id='t1', user_id='7', amount=12.5, timestamp=1767225600.0,
+                currency=None, location=None, merchant_id=None, merchant_category=None,
+                payment_method=None, device_id=None, label=None, anomaly_kind=None)
+    >>> parse_transaction(b'{"transaction_id": "t1", "user_id": 7, "amount": -1, "timestamp": 0}')
+    Traceback (most recent call last):
+    ...
+    models.transaction.InvalidTransaction: invalid_amount: amount must be > 0, got -1
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InvalidTransaction("oversized", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidTransaction("invalid_json", str(exc)) from None
+    return validate_transaction(data)
+
+
+def validate_transaction(data: Any) -> Transaction:
+    """Validate an already decoded JSON value against the contract."""
+    if not isinstance(data, dict):
+        raise InvalidTransaction("not_an_object", f"expected a JSON object, got {_kind(data)}")
+    return Transaction(
+        transaction_id=_identifier(data, "transaction_id"),
+        user_id=_identifier(data, "user_id"),
+        amount=_amount(data),
+        timestamp=_timestamp(data),
+        currency=_optional_text(data, "currency"),
+        location=_optional_text(data, "location"),
+        merchant_id=_optional_text(data, "merchant_id"),
+        merchant_category=_optional_text(data, "merchant_category"),
+        payment_method=_optional_text(data, "payment_method"),
+        device_id=_optional_text(data, "device_id"),
+        label=_label(data),
+        anomaly_kind=_optional_text(data, "anomaly_kind"),
+    )
+
+
+def parse_timestamp(value: Any) -> float:
+    """Event time in epoch seconds from ISO-8601 text or epoch seconds (number or digits).
+
+    Text without a zone is taken as UTC.
+    """
+    if isinstance(value, bool):
+        raise InvalidTransaction("invalid_timestamp", "timestamp must not be a boolean")
+    if isinstance(value, int | float):
+        epoch = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            epoch = float(text)
+        except ValueError:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise InvalidTransaction(
+                    "invalid_timestamp", f"not ISO-8601 or epoch seconds: {value[:64]!r}"
+                ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            epoch = moment.timestamp()
+    else:
+        raise InvalidTransaction(
+            "invalid_timestamp", f"expected text or number, got {_kind(value)}"
+        )
+    if not (MIN_EPOCH <= epoch < MAX_EPOCH):  # also rejects NaN
+        raise InvalidTransaction("invalid_timestamp", f"out of range (2000-2100): {value!r}")
+    return epoch
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _identifier(data: dict[str, Any], name: str) -> str:
+    try:
+        value = data[name]
+    except KeyError:
+        raise InvalidTransaction("missing_field", f"{name} is required") from None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise InvalidTransaction(
+            "wrong_type", f"{name} must be text or an integer, got {_kind(value)}"
+        )
+    if not text or text.isspace():
+        raise InvalidTransaction("missing_field", f"{name} is empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidTransaction("too_long", f"{name} is longer than {MAX_TEXT_LENGTH} characters")
+    return text
+
+
+def _amount(data: dict[str, Any]) -> float:
+    if "amount" not in data:
+        raise InvalidTransaction("missing_field", "amount is required")
+    value = data["amount"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTransaction("wrong_type", f"amount must be a number, got {_kind(value)}")
+    amount = float(value)
+    if not math.isfinite(amount):
+        raise InvalidTransaction("invalid_amount", f"amount must be finite, got {value}")
+    if amount <= 0:
+        raise InvalidTransaction("invalid_amount", f"amount must be > 0, got {value}")
+    if amount > MAX_AMOUNT:
+        raise InvalidTransaction("invalid_amount", f"amount {value} exceeds {MAX_AMOUNT:.0e}")
+    return amount
+
+
+def _timestamp(data: dict[str, Any]) -> float:
+    if "timestamp" not in data:
+        raise InvalidTransaction("missing_field", "timestamp is required")
+    return parse_timestamp(data["timestamp"])
+
+
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTransaction("wrong_type", f"{name} must be text, got {_kind(value)}")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidTransaction("too_long", f"{name} is longer than {MAX_TEXT_LENGTH} characters")
+    return value or None
+
+
+def _label(data: dict[str, Any]) -> int | None:
+    value = data.get("label")
+    if value is None:
+        return None
+    if value in (0, 1) and not isinstance(value, float):  # bools compare equal to 0/1
+        return int(value)
+    raise InvalidTransaction("invalid_label", f"label must be 0 or 1, got {value!r}")

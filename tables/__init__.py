@@ -1,0 +1,1 @@
+"""Faust tables: per-user state, changelogged and stored in RocksDB."""

@@ -1,0 +1,249 @@
+"""Fixtures for tests against the real stack: a Kafka broker, PostgreSQL and
+txwatch workers started as processes.
+
+One stack serves the whole session. It is started here unless it already
+runs (``make stack-up``), and only what was started here is stopped again.
+Every test session works in its own topics and consumer groups, and deletes
+its topics at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "stack" / "stack.sh"
+FAUST = Path(sys.executable).with_name("faust")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the session's broker and database are."""
+
+    broker_url: str
+    database_url: str
+    run_id: str
+
+    @property
+    def bootstrap(self) -> str:
+        """host:port for Kafka clients that take no URL scheme."""
+        return self.broker_url.removeprefix("kafka://")
+
+    def topic(self, name: str) -> str:
+        """A topic name private to this test session."""
+        return f"test-{self.run_id}-{name}"
+
+
+def _stack(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(STACK), *args], cwd=ROOT, text=True, capture_output=True, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The running stack; started for the session if it was not running."""
+    started = [part for part in ("kafka", "postgres") if _stack("status", part).returncode != 0]
+    if started:
+        result = _stack("up", *started)
+        if result.returncode != 0:
+            _stack("down", *started)
+            pytest.fail(f"stack did not start:\n{result.stdout}\n{result.stderr}")
+    env = dict(line.split("=", 1) for line in _stack("env").stdout.split())
+    the_stack = Stack(env["BROKER_URL"], env["DATABASE_URL"], uuid.uuid4().hex[:8])
+    try:
+        yield the_stack
+    finally:
+        _delete_session_topics(the_stack)
+        if started:
+            _stack("down", *started)
+
+
+def _delete_session_topics(stack: Stack) -> None:
+    # Kafka's admin client is the only client at hand that deletes topics.
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if stack.run_id in t]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()
+
+    asyncio.run(delete())
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Worker:
+    """A ``faust -A app worker`` process of this test session."""
+
+    name: str
+    env: dict[str, str]
+    workdir: Path
+    web_port: int
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.workdir / f"{self.name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self, ready_timeout: float = 90.0) -> Worker:
+        """Start the process and wait until it has partitions and serves HTTP."""
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(FAUST), "-A", "app", "worker", "-l", "info"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited:\n{self.log_tail()}")
+            if "[^Worker]: Ready" in self.log_path.read_text(errors="replace"):
+                return self
+            time.sleep(0.2)
+        raise AssertionError(
+            f"worker {self.name} not ready in {ready_timeout}s:\n{self.log_tail()}"
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop gracefully (SIGTERM); kill if it does not stop in time."""
+        if not self.alive():
+            return
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def kill(self) -> None:
+        """kill -9, as a crash would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, dict]:
+        """GET ``path``; the status and the decoded JSON body."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, orjson.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, orjson.loads(exc.read() or b"{}")
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def make_worker(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Worker]]:
+    """Factory of workers sharing this test's app id and topics; all stopped at the end."""
+    workers: list[Worker] = []
+    app_id = f"txwatch-test-{stack.run_id}-{uuid.uuid4().hex[:6]}"
+    workdir = tmp_path_factory.mktemp("workers")
+
+    def make(name: str = "worker", **env: str) -> Worker:
+        worker_env = {
+            **os.environ,
+            "BROKER_URL": stack.broker_url,
+            "DATABASE_URL": stack.database_url,
+            "TXWATCH_APP_ID": app_id,
+            "TXWATCH_TOPIC_PREFIX": stack.topic(""),
+            "TOPIC_PARTITIONS": "4",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        port = int(env.get("WEB_PORT") or free_port())
+        worker_env["WEB_PORT"] = str(port)
+        worker = Worker(name, worker_env, workdir / name, port)
+        worker.workdir.mkdir()
+        workers.append(worker)
+        return worker
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for worker in workers:
+        worker.stop()
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(worker.log_path, ARTIFACTS / f"{request.node.name}-{worker.name}.log")
+    leaked = [w.name for w in workers if w.alive()]
+    assert not leaked, f"workers still running: {leaked}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    # Lets fixtures see whether the test failed, to keep the workers' logs.
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def wait_for(
+    condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.2
+) -> object:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def kcat(stack: Stack, *args: str, stdin: bytes | None = None, timeout: float = 30) -> bytes:
+    """Run kcat against the session's broker; its standard output."""
+    result = subprocess.run(
+        ["kcat", "-b", stack.bootstrap, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"kcat {' '.join(args)} failed: {result.stderr.decode()}")
+    return result.stdout

@@ -1,0 +1,94 @@
+"""A real worker on the real broker, fed by a real client (kcat)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tests.integration.conftest import kcat, wait_for
+
+pytestmark = pytest.mark.integration
+
+# librdkafka's default partitioner is not Java's murmur2; txwatch's routing
+# (and every Kafka Java or Python client) uses murmur2.
+MURMUR2 = ("-X", "topic.partitioner=murmur2_random")
+
+
+def transaction(tx_id: str, user_id: str, amount: float = 12.5) -> bytes:
+    return orjson.dumps(
+        {
+            "transaction_id": tx_id,
+            "user_id": user_id,
+            "amount": amount,
+            "timestamp": "2026-11-21T10:00:00Z",
+            "location": "US",
+        }
+    )
+
+
+def produce(stack, key: str, *values: bytes) -> None:
+    kcat(
+        stack,
+        "-P",
+        "-t",
+        stack.topic("transactions"),
+        "-k",
+        key,
+        *MURMUR2,
+        stdin=b"\n".join(values) + b"\n",
+    )
+
+
+def user_profile(worker, user_id: str) -> dict | None:
+    status, body = worker.get(f"/users/{user_id}")
+    return body["profile"] if status == 200 else None
+
+
+def test_worker_learns_from_messages_kcat_produced(stack, make_worker):
+    worker = make_worker().start()
+    produce(stack, "alice", transaction("a1", "alice"), transaction("a2", "alice", 30.0))
+    produce(stack, "bob", transaction("b1", "bob"))
+
+    alice = wait_for(lambda: (p := user_profile(worker, "alice")) and p["count"] == 2 and p)
+    assert alice["last_seen"] == 1795255200.0
+    assert wait_for(lambda: user_profile(worker, "bob"))["count"] == 1
+    status, body = worker.get("/users/nobody")
+    assert status == 404
+    assert "nobody" in body["error"]
+
+
+def test_bad_messages_become_dead_letters_with_reasons(stack, make_worker):
+    worker = make_worker().start()
+    produce(stack, "carol", b"{not json", transaction("c1", "dave"), transaction("c2", "carol"))
+    produce(stack, "carol", orjson.dumps({"transaction_id": "c3", "user_id": "carol"}))
+
+    dead = wait_for(lambda: len(lines := dead_letters(stack)) >= 3 and lines)
+    by_offset = {d["headers"]["txwatch.error.offset"]: d for d in dead}
+    reasons = {offset: d["headers"]["txwatch.error.reason"] for offset, d in by_offset.items()}
+    assert sorted(reasons.values()) == ["invalid_json", "missing_field", "wrong_key"]
+    bad_json = next(d for d in dead if d["headers"]["txwatch.error.reason"] == "invalid_json")
+    assert bad_json["payload"] == "{not json"  # the original bytes, untouched
+    assert bad_json["key"] == "carol"
+    assert bad_json["headers"]["txwatch.error.topic"] == stack.topic("transactions")
+
+    # The valid message after the bad ones was processed: the worker went on.
+    assert wait_for(lambda: user_profile(worker, "carol"))["count"] == 1
+    assert worker.alive()
+    status, stats = worker.get("/stats")
+    assert status == 200
+    assert stats["dead_letters_by_reason"] == {
+        "invalid_json": 1,
+        "wrong_key": 1,
+        "missing_field": 1,
+    }
+
+
+def dead_letters(stack) -> list[dict]:
+    out = kcat(stack, "-C", "-t", stack.topic("transactions-dlq"), "-e", "-J", "-q")
+    letters = []
+    for line in out.splitlines():
+        record = orjson.loads(line)
+        pairs = record.get("headers") or []
+        record["headers"] = dict(zip(pairs[::2], pairs[1::2], strict=True))
+        letters.append(record)
+    return letters

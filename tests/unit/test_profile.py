@@ -1,0 +1,30 @@
+from models.profile import already_applied, apply_transaction, new_profile
+from models.transaction import Transaction
+
+
+def tx(ts: float, amount: float = 10.0) -> Transaction:
+    return Transaction(transaction_id=f"t{ts}", user_id="u", amount=amount, timestamp=ts)
+
+
+def test_apply_transaction_counts_and_tracks_event_time():
+    profile = apply_transaction(None, tx(200.0), offset=0)
+    profile = apply_transaction(profile, tx(100.0), offset=1)
+    assert profile["count"] == 2
+    assert profile["first_seen"] == 100.0
+    assert profile["last_seen"] == 200.0
+    assert profile["last_offset"] == 1
+
+
+def test_apply_transaction_leaves_its_input_unchanged():
+    before = apply_transaction(None, tx(100.0), offset=3)
+    snapshot = dict(before)
+    apply_transaction(before, tx(150.0), offset=4)
+    assert before == snapshot
+
+
+def test_already_applied_skips_offsets_at_or_below_the_last_one():
+    profile = apply_transaction(new_profile(), tx(100.0), offset=7)
+    assert already_applied(profile, 6)
+    assert already_applied(profile, 7)
+    assert not already_applied(profile, 8)
+    assert not already_applied(None, 0)

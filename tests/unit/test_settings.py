@@ -1,0 +1,39 @@
+import pytest
+
+from app.errors import ConfigurationError
+from app.settings import DEFAULT_DATABASE_URL, Settings
+
+
+def test_settings_defaults_without_environment():
+    settings = Settings.from_env({})
+    assert settings.app_id == "txwatch"
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.topic("transactions") == "transactions"
+
+
+def test_settings_read_the_environment():
+    settings = Settings.from_env(
+        {
+            "TXWATCH_APP_ID": "fraud-eu",
+            "TXWATCH_TOPIC_PREFIX": "eu.",
+            "DATABASE_URL": "postgresql://db.example/fraud",
+            "TXWATCH_ROCKSDB_CACHE_MB": "32",
+        }
+    )
+    assert settings.app_id == "fraud-eu"
+    assert settings.topic("alerts") == "eu.alerts"
+    assert settings.database_url == "postgresql://db.example/fraud"
+    assert settings.rocksdb_cache_mb == 32
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TXWATCH_ROCKSDB_CACHE_MB": "lots"}, "TXWATCH_ROCKSDB_CACHE_MB='lots' is not an integer"),
+        ({"TXWATCH_ROCKSDB_CACHE_MB": "0"}, "TXWATCH_ROCKSDB_CACHE_MB=0 must be at least 1"),
+        ({"TXWATCH_APP_ID": "a b"}, "TXWATCH_APP_ID='a b'"),
+    ],
+)
+def test_settings_name_the_variable_at_fault(env, message):
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env(env)

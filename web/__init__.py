@@ -1,0 +1,1 @@
+"""Faust web views and the dashboard's static files."""

@@ -1,0 +1,29 @@
+"""Per-user views, answered by the worker that owns the user's partition.
+
+Any worker can be asked: :meth:`faust.App.table_route` forwards the request
+to the owner of the key, so every worker gives the same answer.
+"""
+
+from __future__ import annotations
+
+from faust.web import Request, Response, View
+
+from app import app
+from models.transaction import MAX_TEXT_LENGTH
+from tables.profiles import get_profile, profiles
+from web.errors import error
+from web.routing import route_to_owner
+
+
+@app.page("/users/{user_id}")
+class UserProfileView(View):
+    """``GET /users/{user_id}``: the user's profile, or 404 if never seen."""
+
+    @route_to_owner(profiles, match_info="user_id")
+    async def get(self, request: Request, user_id: str) -> Response:
+        if len(user_id) > MAX_TEXT_LENGTH:
+            return error(self, 400, f"user_id is longer than {MAX_TEXT_LENGTH} characters")
+        profile = get_profile(user_id.encode())
+        if profile is None:
+            return error(self, 404, f"no transactions seen for user {user_id!r}")
+        return self.json({"user_id": user_id, "profile": profile})
