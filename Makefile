@@ -50,10 +50,10 @@ format: venv
 # The integration tests start the stack themselves when it is not running,
 # and stop again only what they started.
 test: venv deps jars lint
-	$(BIN)/pytest
+	$(BIN)/pytest --basetemp=var/pytest
 
 unit: venv
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest --basetemp=var/pytest -m "not integration"
 
 demo: venv stack-up
 	@echo "txwatch: worker on http://127.0.0.1:$${WEB_PORT:-6066}/ (Ctrl-C stops it; make stack-down stops the stack)"

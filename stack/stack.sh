@@ -59,16 +59,19 @@ kafka_fetch_jars() {
   command -v mvn >/dev/null || die "mvn is missing: install Maven (apt-get install maven)"
   say "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (first run only)"
   rm -rf "$KAFKA_LIB"
-  mvn -q -B -Dstyle.color=never -f "$ROOT/stack/kafka/pom.xml" dependency:copy-dependencies \
+  # Maven 3.8 colours its quiet output even in batch mode: strip that.
+  mvn -q -B -f "$ROOT/stack/kafka/pom.xml" dependency:copy-dependencies \
     -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime \
-    -DoutputDirectory="$KAFKA_LIB" ||
+    -DoutputDirectory="$KAFKA_LIB" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' ||
     die "Maven could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
   touch "$KAFKA_LIB/.complete"
 }
 
 kafka_java() {
   # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS holds several flags
-  exec java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  # -XX:-UsePerfData: no hsperfdata files in the system's temporary folder.
+  exec java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:-UsePerfData \
+    -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_HOME/logs" \
     -Dlog4j2.configurationFile="$ROOT/stack/kafka/log4j2.yaml" \
     -cp "$KAFKA_LIB/*" "$@"
