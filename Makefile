@@ -50,9 +50,11 @@ format: venv
 # The integration tests start the stack themselves when it is not running,
 # and stop again only what they started.
 test: venv deps jars lint
+	@mkdir -p var
 	$(BIN)/pytest --basetemp=var/pytest
 
 unit: venv
+	@mkdir -p var
 	$(BIN)/pytest --basetemp=var/pytest -m "not integration"
 
 demo: venv stack-up
