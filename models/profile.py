@@ -1,40 +1,101 @@
 """A user's behaviour profile, as a plain JSON-ready dict.
 
-Profiles are stored in a changelogged table, so they stay plain data: a dict
-of numbers, strings and small dicts that serializes cheaply.
+Profiles live in a changelogged table, so they stay plain data: numbers,
+strings, small dicts and one list, cheap to serialize. Everything here is a
+pure function of the user's transactions in the order they were applied.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Final
 
 from models.transaction import Transaction
 
 Profile = dict[str, Any]
 
+#: Distinct values kept per categorical field; the rarest is forgotten first.
+MAX_CATEGORY_VALUES: Final = 32
+
+#: Categorical fields learnt per user: profile key -> transaction attribute.
+CATEGORICAL_FIELDS: Final = {
+    "locations": "location",
+    "merchant_categories": "merchant_category",
+    "payment_methods": "payment_method",
+    "devices": "device_id",
+}
+
 
 def new_profile() -> Profile:
-    """An empty profile: no transaction seen, no source offset applied."""
-    return {"count": 0, "first_seen": None, "last_seen": None, "last_offset": -1}
+    """An empty profile: nothing seen, no source offset applied."""
+    return {
+        "count": 0,
+        "amount_log_mean": 0.0,
+        "amount_log_m2": 0.0,
+        **{name: {} for name in CATEGORICAL_FIELDS},
+        "hours": [0] * 24,
+        "first_seen": None,
+        "last_seen": None,
+        "last_location": None,
+        "last_offset": -1,
+    }
 
 
-def already_applied(profile: Profile | None, offset: int) -> bool:
-    """True if the source message at ``offset`` was applied to ``profile`` before.
+def already_applied(state: dict[str, Any] | None, offset: int) -> bool:
+    """True if the source message at ``offset`` was applied to ``state`` before.
 
     Offsets grow within a partition and a user lives in one partition, so a
     replay after a crash re-delivers only offsets at or below the last one
     applied (invariant 2, effectively-once state).
     """
-    return profile is not None and offset <= profile["last_offset"]
+    return state is not None and offset <= state["last_offset"]
+
+
+def hour_of_day(epoch: float) -> int:
+    """The UTC hour (0-23) of an event time."""
+    return int(epoch // 3600) % 24
+
+
+def amount_log_std(profile: Profile) -> float:
+    """Sample standard deviation of the user's log amounts (0.0 below two transactions)."""
+    count = profile["count"]
+    return math.sqrt(profile["amount_log_m2"] / (count - 1)) if count > 1 else 0.0
 
 
 def apply_transaction(profile: Profile | None, tx: Transaction, offset: int) -> Profile:
-    """The profile after learning ``tx`` (a new dict; the input is left as it was)."""
-    updated = dict(profile) if profile is not None else new_profile()
-    updated["count"] += 1
-    if updated["first_seen"] is None or tx.timestamp < updated["first_seen"]:
+    """The profile after learning ``tx``; the input is left unchanged."""
+    old = profile if profile is not None else new_profile()
+    updated = dict(old)
+    count = old["count"] + 1
+    updated["count"] = count
+    # Welford's update on log amounts: stable, one pass, O(1) state.
+    log_amount = math.log(tx.amount)
+    delta = log_amount - old["amount_log_mean"]
+    mean = old["amount_log_mean"] + delta / count
+    updated["amount_log_mean"] = mean
+    updated["amount_log_m2"] = old["amount_log_m2"] + delta * (log_amount - mean)
+    for name, attribute in CATEGORICAL_FIELDS.items():
+        value = getattr(tx, attribute)
+        if value is not None:
+            updated[name] = _count_value(old[name], value)
+    hours = list(old["hours"])
+    hours[hour_of_day(tx.timestamp)] += 1
+    updated["hours"] = hours
+    if old["first_seen"] is None or tx.timestamp < old["first_seen"]:
         updated["first_seen"] = tx.timestamp
-    if updated["last_seen"] is None or tx.timestamp > updated["last_seen"]:
+    if old["last_seen"] is None or tx.timestamp >= old["last_seen"]:
         updated["last_seen"] = tx.timestamp
+        updated["last_location"] = tx.location
     updated["last_offset"] = offset
+    return updated
+
+
+def _count_value(counts: dict[str, int], value: str) -> dict[str, int]:
+    updated = dict(counts)
+    updated[value] = updated.get(value, 0) + 1
+    if len(updated) > MAX_CATEGORY_VALUES:
+        # Forget the rarest value other than the one just seen; ties go to
+        # the smallest name so that every worker forgets the same one.
+        rarest = min((c, v) for v, c in updated.items() if v != value)[1]
+        del updated[rarest]
     return updated

@@ -1,0 +1,105 @@
+"""The model artifact: one versioned file every worker loads at start.
+
+A single ``.npz`` file (numpy's zip of arrays, read without pickle) holding
+the compiled forest's arrays, the calibration quantiles and a JSON metadata
+document: version, training time, feature names, parameters, training
+statistics. Writing goes through a temporary file and a rename, so a worker
+never loads half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.forest import CompiledForest
+from models.risk import Calibration
+
+FORMAT = "txwatch-model/1"
+
+
+class ModelArtifactError(ValueError):
+    """The model file is missing, unreadable or does not fit this code: retrain or fix the path."""
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    """A trained model ready to score: forest, calibration and what it was trained on."""
+
+    version: str
+    trained_at: float
+    feature_names: tuple[str, ...]
+    forest: CompiledForest
+    calibration: Calibration
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """Everything but the arrays, JSON-ready (for ``GET /model`` and the ``models`` table)."""
+        return {
+            "version": self.version,
+            "trained_at": self.trained_at,
+            "feature_names": list(self.feature_names),
+            "n_trees": self.forest.n_trees,
+            **self.metadata,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the artifact to ``path`` atomically; returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format": FORMAT,
+            "version": self.version,
+            "trained_at": self.trained_at,
+            "feature_names": list(self.feature_names),
+            "metadata": self.metadata,
+        }
+        arrays = {f"forest_{k}": v for k, v in self.forest.to_arrays().items()}
+        arrays["calibration"] = np.asarray(self.calibration.quantiles, dtype=np.float64)
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez_compressed(out, **arrays)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ModelArtifact:
+        """Read an artifact written by :meth:`save`; :class:`ModelArtifactError` if unusable."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                forest_arrays = {
+                    k.removeprefix("forest_"): data[k]
+                    for k in data.files
+                    if k.startswith("forest_")
+                }
+                quantiles = data["calibration"].tolist()
+        except FileNotFoundError:
+            raise ModelArtifactError(f"no model file at {path}") from None
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise ModelArtifactError(f"{path} is not a txwatch model: {exc}") from None
+        if header.get("format") != FORMAT:
+            raise ModelArtifactError(f"{path}: format {header.get('format')!r}, need {FORMAT!r}")
+        try:
+            return cls(
+                version=header["version"],
+                trained_at=header["trained_at"],
+                feature_names=tuple(header["feature_names"]),
+                forest=CompiledForest.from_arrays(forest_arrays),
+                calibration=Calibration(quantiles),
+                metadata=header.get("metadata", {}),
+            )
+        except (KeyError, ValueError) as exc:
+            raise ModelArtifactError(f"{path} is damaged: {exc}") from None

@@ -1,0 +1,92 @@
+"""The detector: one transaction and its user's state in, a verdict out.
+
+It ties together the pieces the agent, the training command and the
+score-on-request view share: :func:`~models.features.observe`, the rules,
+the compiled forest and the risk policy. Pure: it reads state, never
+writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.artifact import ModelArtifact, ModelArtifactError
+from models.features import FEATURE_NAMES, observe
+from models.profile import Profile
+from models.risk import Assessment, RiskPolicy, assess
+from models.rules import RuleThresholds, evaluate_rules
+from models.transaction import Transaction
+from models.velocity import Velocity
+
+#: How many features an explanation names.
+TOP_FEATURES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A scored transaction: the assessment and the features it was based on."""
+
+    assessment: Assessment
+    features: list[float]
+
+    def features_by_name(self) -> dict[str, float]:
+        """The feature vector as a name -> value mapping."""
+        return dict(zip(FEATURE_NAMES, self.features, strict=True))
+
+
+class Detector:
+    """Scores transactions with the rules and, when there is one, the shared model."""
+
+    def __init__(
+        self,
+        thresholds: RuleThresholds | None = None,
+        policy: RiskPolicy | None = None,
+        model: ModelArtifact | None = None,
+    ) -> None:
+        if model is not None and tuple(model.feature_names) != FEATURE_NAMES:
+            raise ModelArtifactError(
+                f"model {model.version} was trained on other features "
+                f"({len(model.feature_names)} named); retrain it with this version"
+            )
+        self.thresholds = thresholds or RuleThresholds()
+        self.policy = policy or RiskPolicy()
+        self.model = model
+
+    @property
+    def model_version(self) -> str | None:
+        """The version of the model in use, or None when scoring by rules alone."""
+        return self.model.version if self.model is not None else None
+
+    def judge(self, tx: Transaction, profile: Profile | None, velocity: Velocity | None) -> Verdict:
+        """Score ``tx`` against the user's state before it (the state is not changed)."""
+        obs = observe(tx, profile, velocity)
+        features = obs.vector()
+        reasons = evaluate_rules(obs, self.thresholds)
+        confidence = obs.confidence
+        if self.model is None:
+            return Verdict(assess(reasons, None, None, self.policy, confidence), features)
+        model_score = self.model.forest.score(np.asarray(features, dtype=np.float64))
+        assessment = assess(reasons, model_score, self.model.calibration, self.policy, confidence)
+        return Verdict(assessment, features)
+
+    def explain(self, verdict: Verdict) -> list[dict[str, Any]]:
+        """The features that drove the model's score, largest share first (empty without model).
+
+        Computed on demand (for alerts), since attribution walks every tree.
+        """
+        if self.model is None:
+            return []
+        shares = self.model.forest.contributions(np.asarray(verdict.features, dtype=np.float64))
+        order = np.argsort(-shares, kind="stable")[:TOP_FEATURES]
+        return [
+            {
+                "feature": FEATURE_NAMES[i],
+                "value": round(verdict.features[i], 4),
+                "share": round(float(shares[i]), 3),
+            }
+            for i in order
+            if shares[i] > 0
+        ]

@@ -1,0 +1,113 @@
+"""Training the shared Isolation Forest.
+
+Training data go through the same per-user state and the same feature
+function as live traffic (invariant 7), by way of :func:`models.history.walk`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.artifact import ModelArtifact
+from models.features import FEATURE_NAMES, observe
+from models.forest import CompiledForest
+from models.history import walk
+from models.risk import Calibration
+from models.transaction import Transaction
+
+#: Calibration keeps this many evenly spaced quantiles of the training scores.
+CALIBRATION_POINTS = 1001
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Feature rows with what is known of them (labels are -1 where unknown)."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    kinds: list[str | None]
+    users: int
+
+
+def replay_features(
+    transactions: Iterable[Transaction], progress: Callable[[int], None] | None = None
+) -> TrainingData:
+    """Features of each transaction given the ones before it, as the live agent computes them."""
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    kinds: list[str | None] = []
+    users: set[str] = set()
+    for tx, profile, velocity in walk(transactions):
+        rows.append(observe(tx, profile, velocity).vector())
+        labels.append(-1 if tx.label is None else tx.label)
+        kinds.append(tx.anomaly_kind)
+        users.add(tx.user_id)
+        if progress is not None and len(rows) % 10_000 == 0:
+            progress(len(rows))
+    features = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+    return TrainingData(features, np.asarray(labels, dtype=np.int8), kinds, len(users))
+
+
+def train_model(
+    data: TrainingData,
+    *,
+    n_estimators: int = 100,
+    max_samples: int = 256,
+    seed: int = 42,
+    source: str = "",
+) -> ModelArtifact:
+    """Fit PyOD's IForest on ``data`` and compile it into a versioned artifact."""
+    if len(data.features) < max_samples:
+        raise ValueError(
+            f"{len(data.features)} training rows: need at least max_samples={max_samples}"
+        )
+    from pyod.models.iforest import IForest  # heavy: only the train command needs it
+
+    detector = IForest(n_estimators=n_estimators, max_samples=max_samples, random_state=seed)
+    detector.fit(data.features)
+    forest = CompiledForest.from_sklearn(detector.detector_)
+    scores = forest.score_many(data.features)
+    quantiles = np.quantile(scores, np.linspace(0.0, 1.0, CALIBRATION_POINTS))
+    trained_at = time.time()
+    digest = hashlib.sha256()
+    for name, array in sorted(forest.to_arrays().items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    version = (
+        time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(trained_at)) + "-" + digest.hexdigest()[:8]
+    )
+    known = data.labels >= 0
+    metadata = {
+        "params": {"n_estimators": n_estimators, "max_samples": max_samples, "seed": seed},
+        "source": source,
+        "training": {
+            "rows": len(data.features),
+            "users": data.users,
+            "labelled_rows": int(known.sum()),
+            "anomaly_rate": float(data.labels[known].mean()) if known.any() else None,
+            "score_p50": float(np.quantile(scores, 0.5)),
+            "score_p99": float(np.quantile(scores, 0.99)),
+        },
+        "feature_stats": {
+            name: {
+                "mean": float(column.mean()),
+                "std": float(column.std()),
+                "p01": float(np.quantile(column, 0.01)),
+                "p99": float(np.quantile(column, 0.99)),
+            }
+            for name, column in zip(FEATURE_NAMES, data.features.T, strict=True)
+        },
+    }
+    return ModelArtifact(
+        version=version,
+        trained_at=trained_at,
+        feature_names=FEATURE_NAMES,
+        forest=forest,
+        calibration=Calibration(quantiles.tolist()),
+        metadata=metadata,
+    )
