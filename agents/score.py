@@ -1,30 +1,46 @@
-"""The ``score_transactions`` agent: validate, learn, score, emit.
+"""The ``score_transactions`` agent: validate, score, learn, emit.
 
 One actor per worker (concurrency 1): a partition's messages arrive in
 order, and a user lives in one partition, so each user's transactions are
-seen in order (invariant 1).
+seen in order (invariant 1). Each transaction is scored against the user's
+state *before* it, then learnt; the offset stored with the state makes a
+replay after a crash skip what was already learnt (invariant 2).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+
+import orjson
 
 from agents.dead_letters import send_dead_letter
 from agents.redelivery import RedeliveryGuard
 from app import app
 from app.counters import counters
-from app.topics import declare_output_topics, transactions_topic
-from models.profile import already_applied, apply_transaction
+from app.detection import detector
+from app.topics import alerts_topic, declare_output_topics, scores_topic, transactions_topic
+from models import profile as profiles
+from models import velocity as velocities
+from models.records import score_record
 from models.transaction import InvalidTransaction, parse_transaction
 from tables.profiles import get_profile, put_profile
+from tables.velocity import get_velocity, put_velocity
 
 logger = logging.getLogger(__name__)
+
+PRODUCER_BUFFER_MESSAGES = 10_000
 
 
 @app.agent(transactions_topic)
 async def score_transactions(stream):
-    """Consume ``transactions`` and keep each user's profile."""
+    """Consume ``transactions``; emit every verdict to ``scores``, flagged ones to ``alerts``."""
     await declare_output_topics()
+    # Table writes queue their changelog messages in Faust's producer buffer,
+    # and the stream pauses (with a warning per event) whenever it holds more
+    # than 100: allow a larger backlog, drained in the background.
+    app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
+    judge = detector()
     guard = RedeliveryGuard()
     async for event in stream.events():
         message = event.message
@@ -46,11 +62,32 @@ async def score_transactions(stream):
             continue
         try:
             profile = get_profile(key)
-            if already_applied(profile, message.offset):
+            velocity = get_velocity(key)
+            profile_done = profiles.already_applied(profile, message.offset)
+            velocity_done = profiles.already_applied(velocity, message.offset)
+            if profile_done and velocity_done:
                 counters.skipped_replays += 1
                 continue
-            put_profile(key, apply_transaction(profile, tx, message.offset))
-            counters.processed += 1
+            verdict = judge.judge(tx, profile, velocity)
+            if not profile_done:
+                put_profile(key, profiles.apply_transaction(profile, tx, message.offset))
+            if not velocity_done:
+                put_velocity(key, velocities.apply_transaction(velocity, tx, message.offset))
+            alert = verdict.assessment.alert
+            record = score_record(
+                tx,
+                verdict,
+                model_version=judge.model_version,
+                detected_at=time.time(),
+                partition=message.partition,
+                offset=message.offset,
+                explanation=judge.explain(verdict) if alert else None,
+            )
+            payload = orjson.dumps(record)
+            await scores_topic.send(key=key, value=payload)
+            if alert:
+                await alerts_topic.send(key=key, value=payload)
+            counters.record(verdict.assessment)
         except Exception as exc:  # an escaping exception would ack the message unseen
             logger.exception("failed to process %s", tx.transaction_id)
             await send_dead_letter(message, "processing_error", repr(exc))

@@ -45,6 +45,7 @@ app = faust.App(
 # import error as a warning and starts the worker without the broken module.
 from agents import score  # noqa: E402, F401
 from app import commands  # noqa: E402, F401
+from tables import profiles, velocity  # noqa: E402, F401
 from web import index, stats, users  # noqa: E402, F401
 
 __all__ = ["app", "settings"]

@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from models.risk import Assessment
+
 
 @dataclass
 class WorkerCounters:
@@ -17,17 +19,32 @@ class WorkerCounters:
 
     started_at: float = field(default_factory=time.time)
     processed: int = 0
+    alerts: int = 0
     skipped_replays: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
+    by_level: Counter[str] = field(default_factory=Counter)
+    by_reason: Counter[str] = field(default_factory=Counter)
+
+    def record(self, assessment: Assessment) -> None:
+        """Count one scored transaction."""
+        self.processed += 1
+        self.alerts += assessment.alert
+        self.by_level[assessment.risk_level] += 1
+        for reason in assessment.reasons:
+            self.by_reason[reason] += 1
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready snapshot."""
         return {
             "started_at": self.started_at,
             "processed": self.processed,
+            "alerts": self.alerts,
+            "alert_rate": self.alerts / self.processed if self.processed else 0.0,
             "skipped_replays": self.skipped_replays,
             "dead_letters": sum(self.dead_letters.values()),
             "dead_letters_by_reason": dict(self.dead_letters),
+            "by_level": dict(self.by_level),
+            "by_reason": dict(self.by_reason),
         }
 
 

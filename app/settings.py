@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from app.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "postgresql://txwatch@127.0.0.1:55432/txwatch"
+ALERT_LEVELS = ("MEDIUM", "HIGH", "CRITICAL")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -28,6 +29,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).upper()
+    if value not in choices:
+        raise ConfigurationError(f"{name}={value!r}: choose one of {', '.join(choices)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything txwatch reads from the environment besides Faust's own settings."""
@@ -37,6 +45,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     rocksdb_cache_mb: int = 16
     rocksdb_write_buffer_mb: int = 4
+    model_path: str = "model/txwatch-model.npz"
+    alert_level: str = "HIGH"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +68,8 @@ class Settings:
             rocksdb_write_buffer_mb=_int(
                 env, "TXWATCH_ROCKSDB_WRITE_BUFFER_MB", cls.rocksdb_write_buffer_mb, 1
             ),
+            model_path=env.get("TXWATCH_MODEL_PATH") or cls.model_path,
+            alert_level=_choice(env, "TXWATCH_ALERT_LEVEL", cls.alert_level, ALERT_LEVELS),
         )
 
     def topic(self, name: str) -> str:

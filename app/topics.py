@@ -13,6 +13,12 @@ from app import app, settings
 transactions_topic = app.topic(
     settings.topic("transactions"), key_serializer="raw", value_serializer="raw", internal=True
 )
+scores_topic = app.topic(
+    settings.topic("scores"), key_serializer="raw", value_serializer="raw", internal=True
+)
+alerts_topic = app.topic(
+    settings.topic("alerts"), key_serializer="raw", value_serializer="raw", internal=True
+)
 dead_letters_topic = app.topic(
     settings.topic("transactions-dlq"), key_serializer="raw", value_serializer="raw", internal=True
 )
@@ -24,5 +30,5 @@ async def declare_output_topics() -> None:
     Faust creates only the topics a worker consumes; sending to a topic that
     does not exist would stall the producer instead.
     """
-    for topic in (dead_letters_topic,):
+    for topic in (scores_topic, alerts_topic, dead_letters_topic):
         await topic.maybe_declare()

@@ -11,6 +11,7 @@ from faust.web import Request, Response, View
 from app import app
 from models.transaction import MAX_TEXT_LENGTH
 from tables.profiles import get_profile, profiles
+from tables.velocity import get_velocity
 from web.errors import error
 from web.routing import route_to_owner
 
@@ -27,3 +28,17 @@ class UserProfileView(View):
         if profile is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")
         return self.json({"user_id": user_id, "profile": profile})
+
+
+@app.page("/users/{user_id}/velocity")
+class UserVelocityView(View):
+    """``GET /users/{user_id}/velocity``: the user's recent activity, or 404 if never seen."""
+
+    @route_to_owner(profiles, match_info="user_id")
+    async def get(self, request: Request, user_id: str) -> Response:
+        if len(user_id) > MAX_TEXT_LENGTH:
+            return error(self, 400, f"user_id is longer than {MAX_TEXT_LENGTH} characters")
+        state = get_velocity(user_id.encode())
+        if state is None:
+            return error(self, 404, f"no transactions seen for user {user_id!r}")
+        return self.json({"user_id": user_id, "velocity": state})

@@ -1,0 +1,104 @@
+"""``faust -A app evaluate``: detection quality from ``scores``, a file, or a simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+from faust.cli import AppCommand, option
+
+from app import app, settings
+from app.commands.options import simulation_options
+from app.detection import detector
+from app.kafka_io import read_topic
+from models.baseline import baseline_outcomes
+from models.evaluation import Evaluation, Outcome, outcome_from_record
+from models.evaluation import evaluate as measure
+from models.history import walk
+from models.simulator import SimulatorConfig, simulate
+
+
+@app.command(
+    option(
+        "--from-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="JSONL file of score records instead of the scores topic",
+    ),
+    option(
+        "--simulate",
+        "simulated",
+        is_flag=True,
+        help="score simulated transactions offline with the model file, as a worker would",
+    ),
+    *simulation_options(count=100_000, seed=2),
+    option(
+        "--warmup",
+        type=int,
+        default=0,
+        show_default=True,
+        help="with --simulate: learn the first N transactions but leave them out of the figures",
+    ),
+    option(
+        "--baseline",
+        is_flag=True,
+        help="with --simulate: also the prior systems' approach on the same data",
+    ),
+    option(
+        "--train-seed",
+        type=int,
+        default=1,
+        show_default=True,
+        help="with --baseline: simulator seed of the baseline's training data",
+    ),
+    option("--json", "as_json", is_flag=True, help="print one JSON object instead of text"),
+)
+async def evaluate(
+    self: AppCommand,
+    from_file: Path | None,
+    simulated: bool,
+    users: int,
+    count: int,
+    fraud_rate: float,
+    seed: int,
+    warmup: int,
+    baseline: bool,
+    train_seed: int,
+    as_json: bool,
+) -> None:
+    """Print ROC-AUC, PR-AUC, precision and recall at the alert threshold, recall per kind."""
+    results: dict[str, Evaluation] = {}
+    if simulated:
+        config = SimulatorConfig(users=users, fraud_rate=fraud_rate, seed=seed)
+        transactions = list(simulate(config, count))
+        judge = detector()
+        outcomes = []
+        for tx, profile, velocity in walk(transactions):
+            a = judge.judge(tx, profile, velocity).assessment
+            outcomes.append(Outcome(tx.label, tx.anomaly_kind, a.risk_score, a.alert))
+        name = f"txwatch (model {judge.model_version or 'none: rules only'})"
+        if warmup:
+            name += f", after {warmup} warm-up transactions"
+        results[name] = measure(outcomes[warmup:])
+        if baseline:
+            train_config = SimulatorConfig(users=users, fraud_rate=fraud_rate, seed=train_seed)
+            train_set = list(simulate(train_config, count))
+            results["prior systems (global IForest, raw fields)"] = measure(
+                baseline_outcomes(train_set, transactions)[warmup:]
+            )
+    elif from_file is not None:
+        with from_file.open("rb") as lines:
+            records = [orjson.loads(line) for line in lines if line.strip()]
+        results[str(from_file)] = measure(outcome_from_record(r) for r in records)
+    else:
+        topic = settings.topic("scores")
+        records = [orjson.loads(value) async for value in read_topic(topic)]
+        results[f"topic {topic}"] = measure(outcome_from_record(r) for r in records)
+    if as_json:
+        self.say(orjson.dumps({k: v.as_dict() for k, v in results.items()}).decode())
+        return
+    for name, result in results.items():
+        self.say(f"== {name}")
+        for line in result.lines():
+            self.say(line)

@@ -1,0 +1,90 @@
+"""``faust -A app train``: fit the shared Isolation Forest and save the model file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from faust.cli import AppCommand, option
+
+from app import app, settings
+from app.commands.options import simulation_options
+from models.simulator import SimulatorConfig, simulate
+from models.training import replay_features, train_model
+from models.transaction import InvalidTransaction, Transaction, parse_transaction
+
+
+@app.command(
+    option(
+        "--from-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="train on this JSONL file of transactions instead of simulating",
+    ),
+    *simulation_options(count=100_000, seed=1),
+    option("--trees", type=int, default=100, show_default=True, help="isolation trees"),
+    option("--max-samples", type=int, default=256, show_default=True, help="rows per tree"),
+    option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="model file to write [default: TXWATCH_MODEL_PATH]",
+    ),
+)
+async def train(
+    self: AppCommand,
+    from_file: Path | None,
+    users: int,
+    count: int,
+    fraud_rate: float,
+    seed: int,
+    trees: int,
+    max_samples: int,
+    output: Path | None,
+) -> None:
+    """Train the model every worker loads at start.
+
+    Transactions (simulated, or read from a file in order) go through the
+    same per-user state and feature function as live traffic; the model file
+    is replaced atomically. Restart the workers to load it.
+    """
+    started = time.monotonic()
+    if from_file is not None:
+        source = f"file {from_file}"
+        transactions = list(_read_transactions(self, from_file))
+    else:
+        source = f"simulator users={users} count={count} fraud_rate={fraud_rate} seed={seed}"
+        config = SimulatorConfig(users=users, fraud_rate=fraud_rate, seed=seed)
+        transactions = list(simulate(config, count))
+    self.say(f"training on {len(transactions)} transactions ({source})")
+    data = replay_features(transactions, progress=lambda n: self.say(f"features {n}"))
+    try:
+        model = train_model(
+            data, n_estimators=trees, max_samples=max_samples, seed=seed, source=source
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    path = model.save(output or settings.model_path)
+    self.say(
+        f"model {model.version} ({trees} trees, {len(data.features)} rows, {data.users} users)"
+        f" saved to {path} in {time.monotonic() - started:.1f}s"
+    )
+
+
+def _read_transactions(self: AppCommand, path: Path) -> list[Transaction]:
+    valid: list[Transaction] = []
+    invalid = 0
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                valid.append(parse_transaction(line))
+            except InvalidTransaction as exc:
+                invalid += 1
+                if invalid <= 5:
+                    self.say(f"{path}:{number}: skipped, {exc}")
+    if invalid:
+        self.say(f"skipped {invalid} invalid lines of {path}")
+    return valid
