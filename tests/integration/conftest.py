@@ -122,6 +122,7 @@ class Worker:
     def start(self, ready_timeout: float = 90.0) -> Worker:
         """Start the process and wait until it has partitions and serves HTTP."""
         log = self.log_path.open("ab")
+        seen = log.tell()  # a restarted worker appends to its log: read only what is new
         self.process = subprocess.Popen(
             [str(FAUST), "-A", "app", "worker", "-l", "info"],
             cwd=self.workdir,
@@ -134,7 +135,7 @@ class Worker:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"worker {self.name} exited:\n{self.log_tail()}")
-            if "[^Worker]: Ready" in self.log_path.read_text(errors="replace"):
+            if b"[^Worker]: Ready" in self.log_path.read_bytes()[seen:]:
                 return self
             time.sleep(0.2)
         raise AssertionError(
@@ -175,41 +176,56 @@ class Worker:
         return "\n".join(text.splitlines()[-lines:])
 
 
-@pytest.fixture
-def make_worker(
-    stack: Stack, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., Worker]]:
-    """Factory of workers sharing this test's app id and topics; all stopped at the end."""
-    workers: list[Worker] = []
-    app_id = f"txwatch-test-{stack.run_id}-{uuid.uuid4().hex[:6]}"
-    workdir = tmp_path_factory.mktemp("workers")
+class Workers:
+    """The workers of one test: one app id and one set of topics, private to the test."""
 
-    def make(name: str = "worker", **env: str) -> Worker:
-        worker_env = {
+    def __init__(self, stack: Stack, workdir: Path) -> None:
+        suffix = uuid.uuid4().hex[:6]
+        self.stack = stack
+        self.workdir = workdir
+        self.prefix = stack.topic(f"{suffix}-")
+        self.env = {
             **os.environ,
             "BROKER_URL": stack.broker_url,
             "DATABASE_URL": stack.database_url,
-            "TXWATCH_APP_ID": app_id,
-            "TXWATCH_TOPIC_PREFIX": stack.topic(""),
+            "TXWATCH_APP_ID": f"txwatch-test-{stack.run_id}-{suffix}",
+            "TXWATCH_TOPIC_PREFIX": self.prefix,
+            "TXWATCH_MODEL_PATH": str(workdir / "no-model.npz"),
             "TOPIC_PARTITIONS": "4",
             "PYTHONUNBUFFERED": "1",
-            **env,
         }
+        self.started: list[Worker] = []
+
+    def topic(self, name: str) -> str:
+        """The full name of one of this test's txwatch topics."""
+        return self.prefix + name
+
+    def __call__(self, name: str = "worker", **env: str) -> Worker:
+        """A new worker (not started); ``env`` adds to or overrides the test's environment."""
+        worker_env = {**self.env, **env}
         port = int(env.get("WEB_PORT") or free_port())
         worker_env["WEB_PORT"] = str(port)
-        worker = Worker(name, worker_env, workdir / name, port)
-        worker.workdir.mkdir()
-        workers.append(worker)
+        workdir = self.workdir / name
+        workdir.mkdir(exist_ok=True)
+        worker = Worker(name, worker_env, workdir, port)
+        self.started.append(worker)
         return worker
 
-    yield make
+
+@pytest.fixture
+def make_worker(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Workers]:
+    """Factory of workers sharing this test's app id and topics; all stopped at the end."""
+    workers = Workers(stack, tmp_path_factory.mktemp("workers"))
+    yield workers
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    for worker in workers:
+    for worker in workers.started:
         worker.stop()
         if failed:
             ARTIFACTS.mkdir(exist_ok=True)
             shutil.copy(worker.log_path, ARTIFACTS / f"{request.node.name}-{worker.name}.log")
-    leaked = [w.name for w in workers if w.alive()]
+    leaked = [w.name for w in workers.started if w.alive()]
     assert not leaked, f"workers still running: {leaked}"
 
 
@@ -233,6 +249,85 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def read_topic(stack: Stack, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+    """Every message now in ``topic``: (key, value, headers), partition by partition."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def read() -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        if described["error_code"] != 0:
+            return []
+        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            out = []
+            for tp in tps:
+                while await consumer.position(tp) < ends[tp]:
+                    batch = await consumer.getmany(tp, timeout_ms=5000)
+                    for record in batch.get(tp, []):
+                        if record.offset < ends[tp]:
+                            out.append((record.key, record.value, dict(record.headers or ())))
+            return out
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+def topic_size(stack: Stack, topic: str) -> int:
+    """How many messages ``topic`` holds (the sum of its partitions' end offsets)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def size() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        if described["error_code"] != 0:
+            return 0
+        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap)
+        await consumer.start()
+        try:
+            return sum((await consumer.end_offsets(tps)).values())
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(size())
+
+
+def run_command(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """Run ``faust -A app <args>`` with a worker's environment; its output."""
+    result = subprocess.run(
+        [str(FAUST), "-A", "app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"faust {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
 
 
 def kcat(stack: Stack, *args: str, stdin: bytes | None = None, timeout: float = 30) -> bytes:

@@ -26,12 +26,12 @@ def transaction(tx_id: str, user_id: str, amount: float = 12.5) -> bytes:
     )
 
 
-def produce(stack, key: str, *values: bytes) -> None:
+def produce(workers, key: str, *values: bytes) -> None:
     kcat(
-        stack,
+        workers.stack,
         "-P",
         "-t",
-        stack.topic("transactions"),
+        workers.topic("transactions"),
         "-k",
         key,
         *MURMUR2,
@@ -44,10 +44,10 @@ def user_profile(worker, user_id: str) -> dict | None:
     return body["profile"] if status == 200 else None
 
 
-def test_worker_learns_from_messages_kcat_produced(stack, make_worker):
+def test_worker_learns_from_messages_kcat_produced(make_worker):
     worker = make_worker().start()
-    produce(stack, "alice", transaction("a1", "alice"), transaction("a2", "alice", 30.0))
-    produce(stack, "bob", transaction("b1", "bob"))
+    produce(make_worker, "alice", transaction("a1", "alice"), transaction("a2", "alice", 30.0))
+    produce(make_worker, "bob", transaction("b1", "bob"))
 
     alice = wait_for(lambda: (p := user_profile(worker, "alice")) and p["count"] == 2 and p)
     assert alice["last_seen"] == 1795255200.0
@@ -57,19 +57,21 @@ def test_worker_learns_from_messages_kcat_produced(stack, make_worker):
     assert "nobody" in body["error"]
 
 
-def test_bad_messages_become_dead_letters_with_reasons(stack, make_worker):
+def test_bad_messages_become_dead_letters_with_reasons(make_worker):
     worker = make_worker().start()
-    produce(stack, "carol", b"{not json", transaction("c1", "dave"), transaction("c2", "carol"))
-    produce(stack, "carol", orjson.dumps({"transaction_id": "c3", "user_id": "carol"}))
+    produce(
+        make_worker, "carol", b"{not json", transaction("c1", "dave"), transaction("c2", "carol")
+    )
+    produce(make_worker, "carol", orjson.dumps({"transaction_id": "c3", "user_id": "carol"}))
 
-    dead = wait_for(lambda: len(lines := dead_letters(stack)) >= 3 and lines)
+    dead = wait_for(lambda: len(lines := dead_letters(make_worker)) >= 3 and lines)
     by_offset = {d["headers"]["txwatch.error.offset"]: d for d in dead}
     reasons = {offset: d["headers"]["txwatch.error.reason"] for offset, d in by_offset.items()}
     assert sorted(reasons.values()) == ["invalid_json", "missing_field", "wrong_key"]
     bad_json = next(d for d in dead if d["headers"]["txwatch.error.reason"] == "invalid_json")
     assert bad_json["payload"] == "{not json"  # the original bytes, untouched
     assert bad_json["key"] == "carol"
-    assert bad_json["headers"]["txwatch.error.topic"] == stack.topic("transactions")
+    assert bad_json["headers"]["txwatch.error.topic"] == make_worker.topic("transactions")
 
     # The valid message after the bad ones was processed: the worker went on.
     assert wait_for(lambda: user_profile(worker, "carol"))["count"] == 1
@@ -83,8 +85,8 @@ def test_bad_messages_become_dead_letters_with_reasons(stack, make_worker):
     }
 
 
-def dead_letters(stack) -> list[dict]:
-    out = kcat(stack, "-C", "-t", stack.topic("transactions-dlq"), "-e", "-J", "-q")
+def dead_letters(workers) -> list[dict]:
+    out = kcat(workers.stack, "-C", "-t", workers.topic("transactions-dlq"), "-e", "-J", "-q")
     letters = []
     for line in out.splitlines():
         record = orjson.loads(line)
