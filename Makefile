@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo clean
 
 help:
-	@echo "make demo          set everything up and run the system (Ctrl-C stops the worker)"
+	@echo "make demo          set everything up and run the system on simulated traffic (Ctrl-C stops)"
 	@echo "make test          set everything up, lint, and run every test"
 	@echo "make unit          only the tests that need no broker or database"
 	@echo "make stack-up      start Kafka and PostgreSQL (stack-down, stack-status)"
@@ -58,9 +58,7 @@ unit: venv
 	$(BIN)/pytest --basetemp=var/pytest -m "not integration"
 
 demo: venv stack-up
-	@echo "txwatch: worker on http://127.0.0.1:$${WEB_PORT:-6066}/ (Ctrl-C stops it; make stack-down stops the stack)"
-	@set -a && eval "$$(stack/stack.sh env)" && set +a && mkdir -p var && cd var && \
-		exec ../$(BIN)/faust -A app worker -l info
+	@exec stack/demo.sh
 
 clean: stack-down
 	rm -rf .stack $(VENV) var test-artifacts *.egg-info

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The demo: a model (trained once), a worker, and the simulator feeding it
+# live. Ctrl-C stops the worker and the simulator; the stack keeps running
+# until `make stack-down`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FAUST=$ROOT/.venv/bin/faust
+RATE=${DEMO_RATE:-200}
+USERS=${DEMO_USERS:-2000}
+
+set -a
+eval "$("$ROOT/stack/stack.sh" env)"
+set +a
+export TXWATCH_MODEL_PATH=${TXWATCH_MODEL_PATH:-$ROOT/var/model/txwatch-model.npz}
+mkdir -p "$ROOT/var"
+cd "$ROOT/var"
+
+if [[ ! -f $TXWATCH_MODEL_PATH ]]; then
+  echo "demo: training the first model (once; about a minute)"
+  "$FAUST" -A app train --users "$USERS" --count 100000 --seed 1
+fi
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup INT TERM EXIT
+
+"$FAUST" -A app worker -l info &
+pids+=($!)
+until curl -fs "http://127.0.0.1:${WEB_PORT:-6066}/stats" >/dev/null 2>&1; do
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "demo: the worker exited" >&2; exit 1; }
+  sleep 1
+done
+echo "demo: worker on http://127.0.0.1:${WEB_PORT:-6066}/ ; simulating $RATE transactions/s for $USERS users"
+# The simulator starts at today's midnight so event times look live.
+"$FAUST" -A app produce --users "$USERS" --rate "$RATE" --count 100000000 --fraud-rate 0.01 \
+  --seed 7 --start "$(date -u +%Y-%m-%dT00:00:00Z)" &
+pids+=($!)
+wait -n "${pids[@]}"
