@@ -193,6 +193,14 @@ def test_simulate_unusual_payment_method_is_never_used_by_the_user(rich, users):
         assert tx.merchant_category in user.categories
 
 
+def test_simulate_normal_days_stay_in_one_place(rich):
+    places: dict[tuple[str, int], set[str | None]] = {}
+    for tx in rich:
+        if tx.label == 0:
+            places.setdefault((tx.user_id, int(tx.timestamp // 86400)), set()).add(tx.location)
+    assert all(len(where) == 1 for where in places.values())
+
+
 def test_simulate_rapid_burst_has_5_to_10_events_within_3_minutes(rich):
     bursts = episodes(rich, "rapid_burst")
     assert len(bursts) >= 10
@@ -201,12 +209,13 @@ def test_simulate_rapid_burst_has_5_to_10_events_within_3_minutes(rich):
         assert span(burst) <= 180
 
 
-def test_simulate_multi_location_spans_3_countries_within_10_minutes(rich):
+def test_simulate_multi_location_spans_3_foreign_countries_within_10_minutes(rich, users):
     found = episodes(rich, "multi_location")
     assert len(found) >= 10
     for events in found:
         assert 3 <= len(events) <= 4
         assert len({tx.location for tx in events}) == len(events)
+        assert not {tx.location for tx in events} & set(users[events[0].user_id].locations)
         assert span(events) <= 600
 
 
