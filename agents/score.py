@@ -13,7 +13,9 @@ import logging
 import time
 
 import orjson
+from faust.types import TP
 
+from agents import reemit
 from agents.dead_letters import send_dead_letter
 from agents.redelivery import RedeliveryGuard
 from app import app
@@ -30,6 +32,12 @@ from tables.velocity import get_velocity, put_velocity
 logger = logging.getLogger(__name__)
 
 PRODUCER_BUFFER_MESSAGES = 10_000
+
+
+def committed(tp: TP) -> int | None:
+    """The partition's last committed offset, as this worker's consumer knows it."""
+    # Faust keeps it in a private mapping; without it verdicts are kept longer.
+    return getattr(app.consumer, "_committed_offset", {}).get(tp)
 
 
 @app.agent(transactions_topic)
@@ -66,28 +74,37 @@ async def score_transactions(stream):
             profile_done = profiles.already_applied(profile, message.offset)
             velocity_done = profiles.already_applied(velocity, message.offset)
             if profile_done and velocity_done:
-                counters.skipped_replays += 1
-                continue
-            verdict = judge.judge(tx, profile, velocity)
-            if not profile_done:
-                put_profile(key, profiles.apply_transaction(profile, tx, message.offset))
-            if not velocity_done:
-                put_velocity(key, velocities.apply_transaction(velocity, tx, message.offset))
-            alert = verdict.assessment.alert
-            record = score_record(
-                tx,
-                verdict,
-                model_version=judge.model_version,
-                detected_at=time.time(),
-                partition=message.partition,
-                offset=message.offset,
-                explanation=judge.explain(verdict) if alert else None,
-            )
+                kept = reemit.recall(velocity, message.offset)
+                if kept is None:  # sent long before the crash
+                    counters.skipped_replays += 1
+                    continue
+                counters.resent += 1
+                record = {**tx.to_dict(), **kept}
+                alert = record["is_alert"]
+            else:
+                verdict = judge.judge(tx, profile, velocity)
+                alert = verdict.assessment.alert
+                now = time.time()
+                record = score_record(
+                    tx,
+                    verdict,
+                    model_version=judge.model_version,
+                    detected_at=now,
+                    partition=message.partition,
+                    offset=message.offset,
+                    explanation=judge.explain(verdict) if alert else None,
+                )
+                if not profile_done:
+                    put_profile(key, profiles.apply_transaction(profile, tx, message.offset))
+                if not velocity_done:
+                    learnt = velocities.apply_transaction(velocity, tx, message.offset)
+                    reemit.remember(learnt, message.offset, record, committed(message.tp))
+                    put_velocity(key, learnt)
+                counters.record(verdict.assessment)
             payload = orjson.dumps(record)
             await scores_topic.send(key=key, value=payload)
             if alert:
                 await alerts_topic.send(key=key, value=payload)
-            counters.record(verdict.assessment)
         except Exception as exc:  # an escaping exception would ack the message unseen
             logger.exception("failed to process %s", tx.transaction_id)
             await send_dead_letter(message, "processing_error", repr(exc))

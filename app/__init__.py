@@ -43,7 +43,7 @@ app = faust.App(
 
 # Registered by import, not by Faust's autodiscovery: autodiscovery logs an
 # import error as a warning and starts the worker without the broken module.
-from agents import score  # noqa: E402, F401
+from agents import score, sink  # noqa: E402, F401
 from app import commands  # noqa: E402, F401
 from tables import profiles, velocity  # noqa: E402, F401
 from web import index, stats, users  # noqa: E402, F401

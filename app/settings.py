@@ -47,6 +47,10 @@ class Settings:
     rocksdb_write_buffer_mb: int = 4
     model_path: str = "model/txwatch-model.npz"
     alert_level: str = "HIGH"
+    db_pool_size: int = 4
+    db_statement_timeout_ms: int = 5000
+    sink_batch_size: int = 500
+    sink_batch_ms: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +74,12 @@ class Settings:
             ),
             model_path=env.get("TXWATCH_MODEL_PATH") or cls.model_path,
             alert_level=_choice(env, "TXWATCH_ALERT_LEVEL", cls.alert_level, ALERT_LEVELS),
+            db_pool_size=_int(env, "TXWATCH_DB_POOL_SIZE", cls.db_pool_size, 1),
+            db_statement_timeout_ms=_int(
+                env, "TXWATCH_DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms, 1
+            ),
+            sink_batch_size=_int(env, "TXWATCH_SINK_BATCH_SIZE", cls.sink_batch_size, 1),
+            sink_batch_ms=_int(env, "TXWATCH_SINK_BATCH_MS", cls.sink_batch_ms, 1),
         )
 
     def topic(self, name: str) -> str:

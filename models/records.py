@@ -7,10 +7,53 @@ Both are plain JSON objects, documented in the README.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from models.detector import Verdict
+from models.risk import Recommendation, RiskLevel
+from models.rules import ReasonCode
 from models.transaction import Transaction, format_timestamp
+
+
+class Source(TypedDict):
+    """Where the transaction was read from."""
+
+    partition: int
+    offset: int
+
+
+class FeatureShare(TypedDict):
+    """One feature's part in isolating a transaction (see ``CompiledForest.contributions``)."""
+
+    feature: str
+    value: float
+    share: float
+
+
+class Score(TypedDict):
+    """A ``scores`` message: the transaction's own fields (as in the contract) plus these."""
+
+    transaction_id: str
+    user_id: str
+    amount: float
+    timestamp: str
+    risk_score: float
+    risk_level: RiskLevel
+    recommendation: Recommendation
+    reasons: list[ReasonCode]
+    model_score: float | None
+    model_percentile: float | None
+    model_version: str | None
+    is_alert: bool
+    detected_at: str
+    features: dict[str, float]
+    source: Source
+
+
+class Alert(Score):
+    """An ``alerts`` message: a score at or above the alert level, explained."""
+
+    explanation: NotRequired[list[FeatureShare]]
 
 
 def score_record(
@@ -22,10 +65,10 @@ def score_record(
     partition: int,
     offset: int,
     explanation: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+) -> Score | Alert:
     """The ``scores`` message for ``tx``; with ``explanation`` it is also the ``alerts`` message."""
     a = verdict.assessment
-    record = tx.to_dict()
+    record: Any = tx.to_dict()
     record.update(
         risk_score=a.risk_score,
         risk_level=a.risk_level,

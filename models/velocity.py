@@ -124,4 +124,5 @@ def apply_transaction(velocity: Velocity | None, tx: Transaction, offset: int) -
     if int(bucket) > max_hour - 24:
         n, amount_sum = hourly.get(bucket, (0, 0.0))
         hourly[bucket] = [n + 1, amount_sum + tx.amount]
-    return {"recent": recent, "hourly": hourly, "max_seen": max_seen, "last_offset": offset}
+    # Keys this module does not own (the agent's kept verdicts) carry over.
+    return {**old, "recent": recent, "hourly": hourly, "max_seen": max_seen, "last_offset": offset}

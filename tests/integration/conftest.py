@@ -176,18 +176,36 @@ class Worker:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def create_database(stack: Stack, name: str) -> str:
+    """A new, empty database on the stack's server; its URL."""
+    import psycopg
+
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return stack.database_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(stack: Stack, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class Workers:
-    """The workers of one test: one app id and one set of topics, private to the test."""
+    """The workers of one test: one app id, one set of topics and one database, all private."""
 
     def __init__(self, stack: Stack, workdir: Path) -> None:
         suffix = uuid.uuid4().hex[:6]
         self.stack = stack
         self.workdir = workdir
         self.prefix = stack.topic(f"{suffix}-")
+        self.database = f"test_{stack.run_id}_{suffix}"
+        self.database_url = create_database(stack, self.database)
         self.env = {
             **os.environ,
             "BROKER_URL": stack.broker_url,
-            "DATABASE_URL": stack.database_url,
+            "DATABASE_URL": self.database_url,
             "TXWATCH_APP_ID": f"txwatch-test-{stack.run_id}-{suffix}",
             "TXWATCH_TOPIC_PREFIX": self.prefix,
             "TXWATCH_MODEL_PATH": str(workdir / "no-model.npz"),
@@ -225,6 +243,7 @@ def make_worker(
         if failed:
             ARTIFACTS.mkdir(exist_ok=True)
             shutil.copy(worker.log_path, ARTIFACTS / f"{request.node.name}-{worker.name}.log")
+    drop_database(stack, workers.database)
     leaked = [w.name for w in workers.started if w.alive()]
     assert not leaked, f"workers still running: {leaked}"
 

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import orjson
+import psycopg
 import pytest
 
 from models.features import FEATURE_NAMES
@@ -119,6 +120,22 @@ def test_every_valid_transaction_is_scored_once_and_every_invalid_one_dead_lette
     _assert_per_user_order(scores)
     _assert_same_features_offline(scores, tmp_path / "tx.jsonl")
 
+    # The sink: every alert in PostgreSQL, once.
+    wait_for(lambda: stored_ids(make_worker) >= flagged, timeout=120)
+    assert stored_count(make_worker) == len(alerts)
+
+
+def stored_ids(workers) -> set[str]:
+    with psycopg.connect(workers.database_url) as conn:
+        if conn.execute("SELECT to_regclass('anomalies')").fetchone()[0] is None:
+            return set()
+        return {row[0] for row in conn.execute("SELECT transaction_id FROM anomalies")}
+
+
+def stored_count(workers) -> int:
+    with psycopg.connect(workers.database_url) as conn:
+        return conn.execute("SELECT count(*) FROM anomalies").fetchone()[0]
+
 
 def _assert_per_user_order(scores: list[dict]) -> None:
     # Invariant 1: each transaction saw exactly its user's earlier ones, once.
@@ -172,6 +189,12 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
         raise AssertionError(
             f"{len(mismatches)} users differ (expected, got): {sample}; {stats}"
         ) from None
+    # Every transaction has a score, at least once (re-sent ones included).
+    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
+    scores = read_topic(make_worker.stack, make_worker.topic("scores"))
+    assert {orjson.loads(v)["transaction_id"] for _, v, _ in scores} == {
+        tx["transaction_id"] for tx in expected
+    }
     for user in per_user:
         profile = worker.get(f"/users/{user}")[1]["profile"]
         status, velocity = worker.get(f"/users/{user}/velocity")
