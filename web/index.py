@@ -7,8 +7,10 @@ from faust.web import Request, Response, View
 from app import app
 
 ENDPOINTS = {
-    "/stats": "this worker's counters",
+    "/health": "Kafka, PostgreSQL and model state; 200 or 503",
+    "/stats": "this worker's counters and the database sink's state",
     "/users/{user_id}": "a user's profile, from whichever worker owns it",
+    "/users/{user_id}/velocity": "a user's recent activity, likewise",
 }
 
 

@@ -64,6 +64,9 @@ def test_database_outage_loses_and_duplicates_nothing(make_worker, tmp_path):
         time.sleep(30)
         status = worker.get("/stats")[1]["database"]
         assert status["summary"].startswith("database down")
+        code, health = worker.get("/health")
+        assert code == 503
+        assert any(p.startswith("database down") for p in health["problems"])
     finally:
         stack_command("up", "postgres")
     assert time.monotonic() - down_since >= 30
@@ -74,6 +77,7 @@ def test_database_outage_loses_and_duplicates_nothing(make_worker, tmp_path):
     assert worker.alive()
     assert worker.process.pid == pid  # never restarted
     assert worker.get("/stats")[1]["database"]["state"] == "up"
+    assert worker.get("/health")[0] == 200
     assert "database down" in worker.log_path.read_text()
 
 

@@ -55,6 +55,11 @@ def test_worker_learns_from_messages_kcat_produced(make_worker):
     status, body = worker.get("/users/nobody")
     assert status == 404
     assert "nobody" in body["error"]
+    status, health = worker.get("/health")
+    assert status == 200
+    assert health["model"]["loaded"] is False
+    assert len(health["kafka"]["assigned_partitions"]) == 4
+    assert health["postgresql"]["state"] == "up"
 
 
 def test_bad_messages_become_dead_letters_with_reasons(make_worker):
