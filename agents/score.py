@@ -21,6 +21,7 @@ from agents.redelivery import RedeliveryGuard
 from app import app
 from app.counters import counters
 from app.detection import detector
+from app.logs import undo_spinner_debug_level
 from app.topics import alerts_topic, declare_output_topics, scores_topic, transactions_topic
 from models import profile as profiles
 from models import velocity as velocities
@@ -44,6 +45,7 @@ def committed(tp: TP) -> int | None:
 async def score_transactions(stream):
     """Consume ``transactions``; emit every verdict to ``scores``, flagged ones to ``alerts``."""
     await declare_output_topics()
+    undo_spinner_debug_level()
     # Table writes queue their changelog messages in Faust's producer buffer,
     # and the stream pauses (with a warning per event) whenever it holds more
     # than 100: allow a larger backlog, drained in the background.
