@@ -46,6 +46,6 @@ app = faust.App(
 from agents import score, sink  # noqa: E402, F401
 from app import commands  # noqa: E402, F401
 from tables import profiles, velocity  # noqa: E402, F401
-from web import health, index, stats, users  # noqa: E402, F401
+from web import anomalies, health, index, model, stats, users  # noqa: E402, F401
 
 __all__ = ["app", "settings"]

@@ -11,6 +11,9 @@ ENDPOINTS = {
     "/stats": "this worker's counters and the database sink's state",
     "/users/{user_id}": "a user's profile, from whichever worker owns it",
     "/users/{user_id}/velocity": "a user's recent activity, likewise",
+    "/anomalies": "stored anomalies: ?user_id=&risk_level=&reason=&since=&until=&limit=",
+    "/anomalies/stats": "stored anomalies counted by reason, level and hour",
+    "/model": "the model in use",
 }
 
 

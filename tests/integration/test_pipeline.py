@@ -124,6 +124,23 @@ def test_every_valid_transaction_is_scored_once_and_every_invalid_one_dead_lette
     wait_for(lambda: stored_ids(make_worker) >= flagged, timeout=120)
     assert stored_count(make_worker) == len(alerts)
 
+    # ... and readable over HTTP, filtered; bad requests get a 4xx with a message.
+    status, body = worker.get("/anomalies?risk_level=critical&limit=5")
+    assert status == 200
+    assert 0 < body["count"] <= 5
+    assert {a["risk_level"] for a in body["anomalies"]} == {"CRITICAL"}
+    status, stats = worker.get("/anomalies/stats")
+    assert status == 200
+    assert stats["total"] == len(alerts)
+    for bad in ("limit=99999", "risk_level=x", "since=soon", "reason=%27%3B--", "colour=red"):
+        status, body = worker.get(f"/anomalies?{bad}")
+        assert status == 400, bad
+        assert body["error"]
+    status, model = worker.get("/model")
+    assert status == 200
+    assert model["version"] == version
+    assert len(model["feature_names"]) == len(FEATURE_NAMES)
+
 
 def stored_ids(workers) -> set[str]:
     with psycopg.connect(workers.database_url) as conn:

@@ -60,6 +60,9 @@ def test_worker_learns_from_messages_kcat_produced(make_worker):
     assert health["model"]["loaded"] is False
     assert len(health["kafka"]["assigned_partitions"]) == 4
     assert health["postgresql"]["state"] == "up"
+    status, body = worker.get("/model")
+    assert status == 404
+    assert "rules alone" in body["error"]
 
 
 def test_bad_messages_become_dead_letters_with_reasons(make_worker):
