@@ -32,7 +32,7 @@ def dead_letter_headers(message: Message, reason: str, detail: str) -> list[tupl
 
 async def send_dead_letter(message: Message, reason: str, detail: str) -> None:
     """Send ``message`` to the dead-letter topic with its reason, and count it."""
-    counters.dead_letters[reason] += 1
+    counters.dead_letter(reason)
     if counters.dead_letters[reason] == 1:
         logger.warning(
             "first dead letter with reason %s (%s:%s@%s): %s",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
 
 from app.settings import Settings
 
@@ -40,6 +41,9 @@ app = faust.App(
     settings.app_id,
     **faust_defaults(),
 )
+# GET /metrics: Faust's sensor (streams, topics, tables, commits) in
+# Prometheus form, with txwatch's own metrics (app/metrics.py) beside it.
+setup_prometheus_sensors(app, pattern="/metrics", name_prefix="faust")
 
 # Registered by import, not by Faust's autodiscovery: autodiscovery logs an
 # import error as a warning and starts the worker without the broken module.

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from app import metrics
 from models.risk import Assessment
 
 
@@ -31,8 +32,16 @@ class WorkerCounters:
         self.processed += 1
         self.alerts += assessment.alert
         self.by_level[assessment.risk_level] += 1
+        metrics.SCORED.inc()
+        if assessment.alert:
+            metrics.ALERTS.labels(assessment.risk_level).inc()
         for reason in assessment.reasons:
             self.by_reason[reason] += 1
+
+    def dead_letter(self, reason: str) -> None:
+        """Count one dead letter."""
+        self.dead_letters[reason] += 1
+        metrics.DEAD_LETTERS.labels(reason).inc()
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready snapshot."""

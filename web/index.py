@@ -14,6 +14,7 @@ ENDPOINTS = {
     "/anomalies": "stored anomalies: ?user_id=&risk_level=&reason=&since=&until=&limit=",
     "/anomalies/stats": "stored anomalies counted by reason, level and hour",
     "/model": "the model in use",
+    "/metrics": "Prometheus metrics of this worker",
 }
 
 

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from app import metrics
 from app.database.rows import COLUMNS
 from app.database.schema import migrate
 
@@ -143,6 +144,8 @@ class AlertWriter:
     def _set_state(self, state: State, pending: int, error: BaseException | None) -> None:
         status = self.status
         status.pending = pending
+        metrics.SINK_PENDING.set(pending)
+        metrics.DATABASE_UP.set(state == "up")
         if error is not None:
             status.last_error = f"{type(error).__name__}: {error}".strip()
         if state == status.state:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.request
 
 import orjson
 import pytest
@@ -66,6 +67,8 @@ def test_database_outage_loses_and_duplicates_nothing(make_worker, tmp_path):
         assert status["summary"].startswith("database down")
         code, health = worker.get("/health")
         assert code == 503
+        with urllib.request.urlopen(worker.url + "/metrics", timeout=5) as response:
+            assert "txwatch_database_up 0.0" in response.read().decode()
         assert any(p.startswith("database down") for p in health["problems"])
     finally:
         stack_command("up", "postgres")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import orjson
 import pytest
 
@@ -63,6 +65,12 @@ def test_worker_learns_from_messages_kcat_produced(make_worker):
     status, body = worker.get("/model")
     assert status == 404
     assert "rules alone" in body["error"]
+    with urllib.request.urlopen(worker.url + "/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert "txwatch_transactions_scored_total 3.0" in metrics
+    assert "txwatch_processing_seconds_count 3.0" in metrics
+    assert "txwatch_database_up 1.0" in metrics
+    assert "faust_messages_received" in metrics
 
 
 def test_bad_messages_become_dead_letters_with_reasons(make_worker):
