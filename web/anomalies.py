@@ -27,20 +27,30 @@ async def _pool():
     return pool
 
 
+async def _answer(view: View, request: Request, query: Any) -> Response:
+    """Answer with ``query(pool, filter)``: 400 if the filter is malformed, 503 if no database."""
+    try:
+        where = params.anomaly_filter(request.query)
+    except ValueError as exc:
+        return error(view, 400, str(exc))
+    try:
+        result = await query(await _pool(), where)
+    except Exception as exc:  # the database, not the request: say so
+        return error(view, 503, f"database unavailable: {type(exc).__name__}")
+    return view.json(result)
+
+
+async def _recent(pool: Any, where: Any) -> dict[str, Any]:
+    rows = await recent_anomalies(pool, where)
+    return {"count": len(rows), "anomalies": [_json_ready(r) for r in rows]}
+
+
 @app.page("/anomalies")
 class AnomaliesView(View):
     """The newest stored anomalies, filtered by user, level, reason and time."""
 
     async def get(self, request: Request) -> Response:
-        try:
-            where = params.anomaly_filter(request.query)
-        except ValueError as exc:
-            return error(self, 400, str(exc))
-        try:
-            rows = await recent_anomalies(await _pool(), where)
-        except Exception as exc:  # the database, not the request: say so
-            return error(self, 503, f"database unavailable: {type(exc).__name__}")
-        return self.json({"count": len(rows), "anomalies": [_json_ready(r) for r in rows]})
+        return await _answer(self, request, _recent)
 
 
 @app.page("/anomalies/stats")
@@ -48,12 +58,4 @@ class AnomalyStatsView(View):
     """How many anomalies are stored, by reason, level and hour (same filters)."""
 
     async def get(self, request: Request) -> Response:
-        try:
-            where = params.anomaly_filter(request.query)
-        except ValueError as exc:
-            return error(self, 400, str(exc))
-        try:
-            counts = await anomaly_counts(await _pool(), where)
-        except Exception as exc:
-            return error(self, 503, f"database unavailable: {type(exc).__name__}")
-        return self.json(counts)
+        return await _answer(self, request, anomaly_counts)

@@ -270,23 +270,32 @@ def wait_for(
         time.sleep(interval)
 
 
+async def _topic_partitions(stack: Stack, topic: str) -> list:
+    """The TopicPartitions of ``topic``; empty if it does not exist."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        return []
+    return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+
+
 def read_topic(stack: Stack, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
     """Every message now in ``topic``: (key, value, headers), partition by partition."""
     import asyncio
 
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import AIOKafkaConsumer
 
     async def read() -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            (described,) = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        if described["error_code"] != 0:
+        tps = await _topic_partitions(stack, topic)
+        if not tps:
             return []
-        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
@@ -311,19 +320,12 @@ def topic_size(stack: Stack, topic: str) -> int:
     """How many messages ``topic`` holds (the sum of its partitions' end offsets)."""
     import asyncio
 
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import AIOKafkaConsumer
 
     async def size() -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            (described,) = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        if described["error_code"] != 0:
+        tps = await _topic_partitions(stack, topic)
+        if not tps:
             return 0
-        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap)
         await consumer.start()
         try:
