@@ -25,14 +25,21 @@ def alert_ids(workers) -> list[str]:
     return [orjson.loads(v)["transaction_id"] for _, v, _ in values]
 
 
-def feed(workers, tmp_path, seed: int, fraud_rate: str = "0.03") -> set[str]:
-    """Send simulated transactions; the ids an uninterrupted worker would alert on."""
+def feed(workers, tmp_path, seed: int, fraud_rate: str = "0.03", send: float = 1.0) -> set[str]:
+    """Simulate transactions and send the first ``send`` share of them (the rest: `send_rest`).
+
+    Returns the ids an uninterrupted worker would alert on.
+    """
     path = tmp_path / "tx.jsonl"
     run_command(
         workers.env, "produce", "--users", "300", "--count", str(COUNT),
         "--fraud-rate", fraud_rate, "--seed", str(seed), "--to-file", str(path),
     )  # fmt: skip
-    run_command(workers.env, "replay", str(path))
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = int(len(lines) * send)
+    (tmp_path / "first.jsonl").write_bytes(b"".join(lines[:cut]))
+    (tmp_path / "rest.jsonl").write_bytes(b"".join(lines[cut:]))
+    run_command(workers.env, "replay", str(tmp_path / "first.jsonl"))
     transactions = [parse_transaction(line) for line in path.read_bytes().splitlines()]
     judge = Detector()  # the workers here have no model: rules alone
     return {
@@ -53,12 +60,14 @@ def stack_command(*args: str) -> None:
     bool(os.environ.get("DATABASE_URL")), reason="PostgreSQL is external: cannot stop it"
 )
 def test_database_outage_loses_and_duplicates_nothing(make_worker, tmp_path):
-    expected = feed(make_worker, tmp_path, seed=21)
+    expected = feed(make_worker, tmp_path, seed=21, send=0.3)
     worker = make_worker().start()
     pid = worker.process.pid
     wait_for(lambda: stored_count(make_worker) > 0, timeout=120)
     stack_command("down", "postgres")
     try:
+        # The rest of the stream arrives while the database is away.
+        run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
         # Alerts keep coming while the database is away: the sink must hold them.
         wait_for(lambda: worker.get("/stats")[1]["database"]["state"] == "down", timeout=30)
         down_since = time.monotonic()
