@@ -18,7 +18,7 @@ from faust.types import TP
 from agents import reemit
 from agents.dead_letters import send_dead_letter
 from agents.redelivery import RedeliveryGuard
-from app import app, metrics
+from app import app
 from app.counters import counters
 from app.detection import detector
 from app.logs import undo_spinner_debug_level
@@ -108,7 +108,7 @@ async def score_transactions(stream):
             await scores_topic.send(key=key, value=payload)
             if alert:
                 await alerts_topic.send(key=key, value=payload)
-            metrics.PROCESSING.observe(time.perf_counter() - arrived)
+            counters.finished(time.perf_counter() - arrived, alert)
         except Exception as exc:  # an escaping exception would ack the message unseen
             logger.exception("failed to process %s", tx.transaction_id)
             await send_dead_letter(message, "processing_error", repr(exc))

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from app import metrics
+from app.activity import RecentActivity
 from models.risk import Assessment
 
 
@@ -26,6 +27,7 @@ class WorkerCounters:
     dead_letters: Counter[str] = field(default_factory=Counter)
     by_level: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
+    recent: RecentActivity = field(default_factory=RecentActivity)
 
     def record(self, assessment: Assessment) -> None:
         """Count one scored transaction."""
@@ -38,15 +40,22 @@ class WorkerCounters:
         for reason in assessment.reasons:
             self.by_reason[reason] += 1
 
+    def finished(self, latency: float, alert: bool) -> None:
+        """Note that one transaction's verdict went out ``latency`` seconds after it arrived."""
+        metrics.PROCESSING.observe(latency)
+        self.recent.record(time.time(), latency, alert)
+
     def dead_letter(self, reason: str) -> None:
         """Count one dead letter."""
         self.dead_letters[reason] += 1
         metrics.DEAD_LETTERS.labels(reason).inc()
 
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready snapshot."""
+        """A JSON-ready snapshot: totals since start, the last minute's rates, latency."""
+        now = time.time()
         return {
             "started_at": self.started_at,
+            "uptime_seconds": round(now - self.started_at, 1),
             "processed": self.processed,
             "alerts": self.alerts,
             "alert_rate": self.alerts / self.processed if self.processed else 0.0,
@@ -56,6 +65,8 @@ class WorkerCounters:
             "dead_letters_by_reason": dict(self.dead_letters),
             "by_level": dict(self.by_level),
             "by_reason": dict(self.by_reason),
+            "last_minute": self.recent.rates(now, self.started_at),
+            "latency_ms": self.recent.latency_ms(),
         }
 
 

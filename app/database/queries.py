@@ -102,3 +102,14 @@ async def anomaly_counts(pool: AsyncConnectionPool, where: AnomalyFilter) -> dic
         )
         by_hour = [{"hour": hour.isoformat(), "count": n} for hour, n in await cur.fetchall()]
     return {"total": total, "by_reason": by_reason, "by_level": by_level, "by_hour": by_hour}
+
+
+async def alerts_by_level_since(pool: AsyncConnectionPool, since: datetime) -> dict[str, int]:
+    """How many alerts every worker stored since ``since``, by risk level (one indexed query)."""
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.execute(
+            "SELECT risk_level, count(*) FROM anomalies WHERE detection_time >= %s"
+            " GROUP BY risk_level",
+            (since,),
+        )
+        return dict(await cur.fetchall())
