@@ -51,3 +51,11 @@ async def sink_alerts(stream):
                     await writer.write([row])
                 except Exception as exc:
                     await send_dead_letter(message, "database_refused", repr(exc))
+
+
+@app.timer(interval=settings.db_probe_seconds)
+async def probe_database() -> None:
+    """Keep ``/health`` and ``/stats`` truthful about PostgreSQL while no alerts arrive."""
+    writer = alert_writer()
+    await writer.pool.open(wait=False)
+    await writer.probe()

@@ -82,6 +82,7 @@ class AlertWriter:
         self.status = WriterStatus()
         self.max_backoff = max_backoff
         self.first_backoff = first_backoff
+        self._retrying_now = 0
 
     async def ensure_schema(self) -> list[int]:
         """Apply pending migrations, waiting for the database if it is down."""
@@ -118,6 +119,25 @@ class AlertWriter:
         self.status.batch_seconds = time.monotonic() - started
         return inserted
 
+    async def probe(self) -> None:
+        """Ask PostgreSQL once whether it answers and update :attr:`status` (never raises).
+
+        Without it an idle worker would learn of an outage only when its next
+        alert needs writing. Skipped while a write is retrying: that write
+        knows better, and its pending count must stand.
+        """
+        if self._retrying_now:
+            return
+        try:
+            async with self.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+        except RETRIABLE as exc:
+            if not self._retrying_now:
+                self._set_state("down", 0, exc)
+        else:
+            if not self._retrying_now:
+                self._set_state("up", 0, None)
+
     async def _migrate(self) -> list[int]:
         async with self.pool.connection() as conn:
             return await migrate(conn)
@@ -130,16 +150,20 @@ class AlertWriter:
 
     async def _retrying(self, pending: int, action: Any, *args: Any) -> Any:
         backoff = self.first_backoff
-        while True:
-            try:
-                result = await action(*args)
-            except RETRIABLE as exc:
-                self._set_state("down", pending, exc)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            self._set_state("up", 0, None)
-            return result
+        self._retrying_now += 1
+        try:
+            while True:
+                try:
+                    result = await action(*args)
+                except RETRIABLE as exc:
+                    self._set_state("down", pending, exc)
+                    await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                self._set_state("up", 0, None)
+                return result
+        finally:
+            self._retrying_now -= 1
 
     def _set_state(self, state: State, pending: int, error: BaseException | None) -> None:
         status = self.status

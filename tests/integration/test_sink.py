@@ -61,11 +61,15 @@ def stack_command(*args: str) -> None:
 )
 def test_database_outage_loses_and_duplicates_nothing(make_worker, tmp_path):
     expected = feed(make_worker, tmp_path, seed=21, send=0.3)
-    worker = make_worker().start()
+    worker = make_worker(TXWATCH_DB_PROBE_SECONDS="1").start()
     pid = worker.process.pid
+    sent = int(COUNT * 0.3)
+    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= sent, 120)
     wait_for(lambda: stored_count(make_worker) > 0, timeout=120)
     stack_command("down", "postgres")
     try:
+        # Nothing to write yet: only the periodic probe can notice the outage.
+        wait_for(lambda: worker.get("/health")[0] == 503, timeout=20)
         # The rest of the stream arrives while the database is away.
         run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
         # Alerts keep coming while the database is away: the sink must hold them.
