@@ -47,7 +47,7 @@ class Score(TypedDict):
     is_alert: bool
     detected_at: str
     features: dict[str, float]
-    source: Source
+    source: NotRequired[Source]
 
 
 class Alert(Score):
@@ -62,11 +62,14 @@ def score_record(
     *,
     model_version: str | None,
     detected_at: float,
-    partition: int,
-    offset: int,
+    partition: int | None = None,
+    offset: int | None = None,
     explanation: list[dict[str, Any]] | None = None,
 ) -> Score | Alert:
-    """The ``scores`` message for ``tx``; with ``explanation`` it is also the ``alerts`` message."""
+    """The ``scores`` message for ``tx``; with ``explanation`` it is also the ``alerts`` message.
+
+    Without ``partition`` (a score on request, not read from Kafka) it has no ``source``.
+    """
     a = verdict.assessment
     record: Any = tx.to_dict()
     record.update(
@@ -80,8 +83,9 @@ def score_record(
         is_alert=a.alert,
         detected_at=format_timestamp(detected_at),
         features=verdict.features_by_name(),
-        source={"partition": partition, "offset": offset},
     )
+    if partition is not None and offset is not None:
+        record["source"] = {"partition": partition, "offset": offset}
     if explanation is not None:
         record["explanation"] = explanation
     return record

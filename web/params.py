@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
 
 from app.database.queries import MAX_LIMIT, AnomalyFilter
 from models.risk import RISK_LEVELS
 from models.rules import REASON_CODES
-from models.transaction import MAX_TEXT_LENGTH, InvalidTransaction, parse_timestamp
+from models.transaction import (
+    MAX_MESSAGE_BYTES,
+    MAX_TEXT_LENGTH,
+    OPTIONAL_TEXT_FIELDS,
+    InvalidTransaction,
+    Transaction,
+    parse_timestamp,
+    validate_transaction,
+)
 
 KNOWN = frozenset({"user_id", "risk_level", "reason", "since", "until", "limit"})
 
@@ -55,3 +66,70 @@ def _moment(query: Mapping[str, str], name: str) -> datetime | None:
         return datetime.fromtimestamp(parse_timestamp(raw), UTC)
     except InvalidTransaction:
         raise ValueError(f"{name} must be ISO-8601 or epoch seconds, got {raw[:64]!r}") from None
+
+
+#: What a score request may name: the contract's fields, all as text in a query.
+SCORE_FIELDS: Final = frozenset(
+    {"transaction_id", "user_id", "amount", "timestamp", *OPTIONAL_TEXT_FIELDS}
+)
+#: The id a score request's transaction gets when it names none.
+REQUEST_TRANSACTION_ID: Final = "score-request"
+
+
+def transaction_from_query(query: Mapping[str, str], now: float) -> Transaction:
+    """The transaction described by ``?user_id=&amount=&timestamp=&...`` (text values).
+
+    ``transaction_id`` is optional and ``timestamp`` defaults to ``now``.
+    Raises ValueError with a message fit for a 400 answer.
+
+    >>> transaction_from_query({"user_id": "u1", "amount": "12.5"}, now=1767225600.0).amount
+    12.5
+    >>> transaction_from_query({"user_id": "u1", "amount": "lots"}, now=1767225600.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: amount must be a number, got 'lots'
+    """
+    data: dict[str, Any] = dict(query)
+    if "amount" in data:
+        try:
+            data["amount"] = float(data["amount"])
+        except ValueError:
+            raise ValueError(f"amount must be a number, got {data['amount'][:32]!r}") from None
+    return _request_transaction(data, now)
+
+
+def transaction_from_json(body: bytes, now: float) -> Transaction:
+    """The transaction in a JSON request body, with the same defaults as the query form.
+
+    Raises ValueError with a message fit for a 400 answer.
+    """
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"body of {len(body)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object with the transaction's fields")
+    return _request_transaction(data, now)
+
+
+def transaction_query(tx: Transaction) -> dict[str, str]:
+    """``tx`` as the query of a ``GET /score`` (the inverse of :func:`transaction_from_query`)."""
+    fields = tx.to_dict()
+    query = {name: str(fields[name]) for name in SCORE_FIELDS if fields.get(name) is not None}
+    query["amount"] = repr(tx.amount)
+    query["timestamp"] = repr(tx.timestamp)
+    return query
+
+
+def _request_transaction(data: dict[str, Any], now: float) -> Transaction:
+    unknown = sorted(set(data) - SCORE_FIELDS - {"label", "anomaly_kind"})
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(name[:32] for name in unknown[:5])}")
+    data.setdefault("transaction_id", REQUEST_TRANSACTION_ID)
+    data.setdefault("timestamp", now)
+    try:
+        return validate_transaction(data)
+    except InvalidTransaction as exc:
+        raise ValueError(f"{exc.reason}: {exc.detail}") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 
 from app import app
-from models.transaction import MAX_TEXT_LENGTH
 from tables.profiles import get_profile, profiles
 from tables.velocity import get_velocity
 from web.errors import error
@@ -22,8 +21,6 @@ class UserProfileView(View):
 
     @route_to_owner(profiles, match_info="user_id")
     async def get(self, request: Request, user_id: str) -> Response:
-        if len(user_id) > MAX_TEXT_LENGTH:
-            return error(self, 400, f"user_id is longer than {MAX_TEXT_LENGTH} characters")
         profile = get_profile(user_id.encode())
         if profile is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")
@@ -36,8 +33,6 @@ class UserVelocityView(View):
 
     @route_to_owner(profiles, match_info="user_id")
     async def get(self, request: Request, user_id: str) -> Response:
-        if len(user_id) > MAX_TEXT_LENGTH:
-            return error(self, 400, f"user_id is longer than {MAX_TEXT_LENGTH} characters")
         state = get_velocity(user_id.encode())
         if state is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")

@@ -45,3 +45,65 @@ def test_anomaly_filter_defaults():
 def test_anomaly_filter_explains_what_is_wrong(query, message):
     with pytest.raises(ValueError, match=message):
         anomaly_filter(query)
+
+
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def test_transaction_from_query_converts_text_and_fills_defaults():
+    from web.params import REQUEST_TRANSACTION_ID, transaction_from_query
+
+    tx = transaction_from_query({"user_id": "u1", "amount": "12.5", "location": "DE"}, NOW)
+    assert (tx.user_id, tx.amount, tx.location) == ("u1", 12.5, "DE")
+    assert tx.timestamp == NOW
+    assert tx.transaction_id == REQUEST_TRANSACTION_ID
+    stamped = transaction_from_query(
+        {"user_id": "u1", "amount": "3", "timestamp": "2026-01-02T00:00:00Z"}, NOW
+    )
+    assert stamped.timestamp == NOW + 86_400
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"amount": "3"}, "missing_field: user_id is required"),
+        ({"user_id": "u1"}, "missing_field: amount is required"),
+        ({"user_id": "u1", "amount": "three"}, "amount must be a number"),
+        ({"user_id": "u1", "amount": "nan"}, "invalid_amount"),
+        ({"user_id": "u1", "amount": "-1"}, "invalid_amount"),
+        ({"user_id": "u1", "amount": "1", "timestamp": "soon"}, "invalid_timestamp"),
+        ({"user_id": "u1", "amount": "1", "colour": "red"}, "unknown field(s): colour"),
+        ({"user_id": "u" * 300, "amount": "1"}, "too_long"),
+    ],
+)
+def test_transaction_from_query_refuses_with_a_message(query, message):
+    from web.params import transaction_from_query
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        transaction_from_query(query, NOW)
+
+
+def test_transaction_from_json_checks_the_body():
+    from web.params import transaction_from_json
+
+    tx = transaction_from_json(b'{"user_id": 7, "amount": 3, "device_id": "d1"}', NOW)
+    assert (tx.user_id, tx.amount, tx.device_id, tx.timestamp) == ("7", 3.0, "d1", NOW)
+    for body, message in [
+        (b"", "not valid JSON"),
+        (b"[1]", "must be a JSON object"),
+        (b'{"user_id": "u1", "amount": "3"}', "wrong_type"),
+        (b"{" + b" " * 70_000 + b"}", "exceeds"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            transaction_from_json(body, NOW)
+
+
+def test_transaction_query_round_trips_through_the_query_form():
+    from web.params import transaction_from_json, transaction_from_query, transaction_query
+
+    tx = transaction_from_json(
+        b'{"transaction_id": "t9", "user_id": "u1", "amount": 0.1, "timestamp": 1767225600.123,'
+        b' "location": "FR", "merchant_category": "Travel", "payment_method": "Card"}',
+        NOW,
+    )
+    assert transaction_from_query(transaction_query(tx), NOW + 1) == tx
