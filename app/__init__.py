@@ -14,6 +14,7 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
 from app.settings import Settings
+from web.middleware import json_errors
 
 settings = Settings.from_env()
 
@@ -34,6 +35,12 @@ def faust_defaults() -> dict[str, Any]:
         # Batching the producer matters on the changelog path (DESIGN.md).
         "producer_linger": 0.01,  # PRODUCER_LINGER (seconds)
         "table_standby_replicas": 1,  # TABLE_STANDBY_REPLICAS
+        # Error answers in JSON everywhere, and request bodies no larger
+        # than a transaction needs (aiohttp answers 413 beyond it).
+        "web_application_options": {
+            "middlewares": [json_errors],
+            "client_max_size": 128 * 1024,
+        },
     }
 
 
@@ -50,6 +57,6 @@ setup_prometheus_sensors(app, pattern="/metrics", name_prefix="faust")
 from agents import score, sink  # noqa: E402, F401
 from app import commands  # noqa: E402, F401
 from tables import profiles, velocity  # noqa: E402, F401
-from web import anomalies, health, index, model, stats, users  # noqa: E402, F401
+from web import anomalies, health, index, model, scoring, stats, users  # noqa: E402, F401
 
 __all__ = ["app", "settings"]
