@@ -7,6 +7,8 @@ set -euo pipefail
 declare -A provides=(
   [kcat]=kcat
   [postgresql]=initdb
+  [chromium]=chromium             # the dashboard's browser test
+  [chromium-driver]=chromedriver  # drives it (WebDriver)
 )
 
 wanted=("$@")

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,8 +166,15 @@ class Worker:
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, dict]:
         """GET ``path``; the status and the decoded JSON body."""
+        return self.request("GET", path, timeout=timeout)
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, timeout: float = 5.0
+    ) -> tuple[int, dict]:
+        """``method path`` with ``body``; the status and the decoded JSON body."""
+        request = urllib.request.Request(self.url + path, data=body, method=method)
         try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, orjson.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, orjson.loads(exc.read() or b"{}")
@@ -230,22 +238,42 @@ class Workers:
         return worker
 
 
+@contextmanager
+def private_workers(
+    stack: Stack, workdir: Path, label: str, failed: Callable[[], bool]
+) -> Iterator[Workers]:
+    """Workers with their own app id, topics and database; all stopped and dropped at the end.
+
+    If ``failed()`` says so at the end, the workers' logs are kept as test artifacts.
+    """
+    workers = Workers(stack, workdir)
+    try:
+        yield workers
+    finally:
+        for worker in workers.started:
+            worker.stop()
+            if failed():
+                ARTIFACTS.mkdir(exist_ok=True)
+                shutil.copy(worker.log_path, ARTIFACTS / f"{label}-{worker.name}.log")
+        drop_database(stack, workers.database)
+    leaked = [w.name for w in workers.started if w.alive()]
+    assert not leaked, f"workers still running: {leaked}"
+
+
 @pytest.fixture
 def make_worker(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Workers]:
     """Factory of workers sharing this test's app id and topics; all stopped at the end."""
-    workers = Workers(stack, tmp_path_factory.mktemp("workers"))
-    yield workers
-    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    for worker in workers.started:
-        worker.stop()
-        if failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            shutil.copy(worker.log_path, ARTIFACTS / f"{request.node.name}-{worker.name}.log")
-    drop_database(stack, workers.database)
-    leaked = [w.name for w in workers.started if w.alive()]
-    assert not leaked, f"workers still running: {leaked}"
+
+    def failed() -> bool:
+        report = getattr(request.node, "rep_call", None)
+        return report is not None and report.failed
+
+    with private_workers(
+        stack, tmp_path_factory.mktemp("workers"), request.node.name, failed
+    ) as workers:
+        yield workers
 
 
 @pytest.hookimpl(hookwrapper=True)
