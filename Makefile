@@ -7,11 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo clean
+.PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo bench clean
 
 help:
 	@echo "make demo          set everything up and run the system on simulated traffic (Ctrl-C stops)"
 	@echo "make test          set everything up, lint, and run every test"
+	@echo "make bench         measure throughput, latency and memory on the local stack (minutes)"
 	@echo "make unit          only the tests that need no broker or database"
 	@echo "make stack-up      start Kafka and PostgreSQL (stack-down, stack-status)"
 	@echo "make lint          ruff check and format check (make format fixes)"
@@ -59,6 +60,9 @@ unit: venv
 
 demo: venv stack-up
 	@exec stack/demo.sh
+
+bench: venv stack-up
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean: stack-down
 	rm -rf .stack $(VENV) var test-artifacts *.egg-info

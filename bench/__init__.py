@@ -1,0 +1,1 @@
+"""``make bench``: throughput, latency and memory of txwatch on the local stack."""

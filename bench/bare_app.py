@@ -1,0 +1,45 @@
+"""The floor of ``make bench``: a Faust agent that only decodes and counts.
+
+Same topic, same broker, same Faust settings as a txwatch worker, nothing
+else: whatever txwatch adds on top of this costs throughput. It writes the
+time of its first and last event to ``BENCH_RESULT`` when it has seen
+``BENCH_COUNT`` events.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import faust
+import orjson
+
+TOPIC = os.environ["BENCH_TOPIC"]
+COUNT = int(os.environ["BENCH_COUNT"])
+RESULT = Path(os.environ["BENCH_RESULT"])
+
+app = faust.App(
+    os.environ.get("BENCH_APP_ID", "txwatch-bench-bare"),
+    broker=os.environ.get("BROKER_URL", "kafka://127.0.0.1:9092"),
+    store="memory://",
+    web_port=int(os.environ.get("WEB_PORT", "6099")),
+    web_bind="127.0.0.1",
+    web_host="127.0.0.1",
+    producer_linger=0.01,
+)
+transactions = app.topic(TOPIC, key_serializer="raw", value_serializer="raw")
+
+
+@app.agent(transactions)
+async def count(stream):
+    """Decode every message and count it; report once ``COUNT`` are in."""
+    seen = 0
+    first = 0.0
+    async for event in stream.events():
+        orjson.loads(event.message.value)
+        seen += 1
+        if seen == 1:
+            first = time.time()
+        if seen == COUNT:  # once, after the measured span: blocking is harmless here
+            RESULT.write_text(orjson.dumps({"first": first, "last": time.time()}).decode())  # noqa: ASYNC240

@@ -1,0 +1,571 @@
+"""``make bench``: how fast txwatch is on this machine, measured on the local stack.
+
+Prints progress to stderr, then a table and one JSON line to stdout:
+
+(a) one worker's sustained throughput on the full pipeline over N pre-produced
+    transactions (default 200,000 for 100,000 users);
+(b) the floor: a bare Faust agent that only decodes and counts the same data;
+(c) the ceiling: a raw aiokafka consumer decoding the same data;
+(d) p50/p99 produce-to-alert (and produce-to-score) latency at a fixed rate;
+(e) the worker's peak RSS after (a) and (d);
+(f) the throughput of two workers sharing the partitions.
+
+Everything runs in topics, consumer groups and databases of its own, removed
+at the end; the workers' logs stay in ``var/bench/<run>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from models.simulator import SimulatorConfig, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+FAUST = Path(sys.executable).with_name("faust")
+STEPS = ("raw", "bare", "full", "latency", "two")
+
+
+def say(message: str) -> None:
+    """Progress, on stderr: stdout carries only the results."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Options:
+    count: int
+    users: int
+    rate: int
+    latency_seconds: int
+    partitions: int
+    steps: tuple[str, ...]
+    model: Path
+    run_id: str = field(default_factory=lambda: time.strftime("%Y%m%d%H%M%S"))
+
+    @property
+    def workdir(self) -> Path:
+        return ROOT / "var" / "bench" / self.run_id
+
+
+def stack_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "stack" / "stack.sh"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read() or b"{}")
+    except OSError:
+        return 0, {}
+
+
+# -- processes -----------------------------------------------------------------
+
+
+class Worker:
+    """A worker process (txwatch's or the bare agent's) with its log in the run's folder."""
+
+    def __init__(self, name: str, app: str, env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.env = {**env, "WEB_PORT": str(self.port), "PYTHONPATH": str(ROOT)}
+        self.dir = workdir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log = self.dir / "worker.log"
+        self.process = subprocess.Popen(
+            [str(FAUST), "-A", app, "worker", "-l", "info"],
+            cwd=self.dir,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log}")
+            if b"[^Worker]: Ready" in self.log.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready in {timeout}s; see {self.log}")
+
+    def stats(self) -> dict[str, Any]:
+        return http_json(self.url + "/stats")[1]
+
+    def assigned(self) -> int:
+        _, health = http_json(self.url + "/health")
+        return len(health.get("kafka", {}).get("assigned_partitions", [])) if health else 0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc status")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@contextlib.contextmanager
+def workers(*started: Worker) -> Iterator[tuple[Worker, ...]]:
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+# -- Kafka -----------------------------------------------------------------------
+
+
+def bootstrap(env: dict[str, str]) -> str:
+    return env["BROKER_URL"].removeprefix("kafka://").replace(";", ",")
+
+
+async def create_topic(servers: str, topic: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(servers: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+async def produce_all(servers: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+    """Send every message as fast as the broker takes them; messages per second."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=servers, linger_ms=5, max_batch_size=512 * 1024, acks=1
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for key, value in messages:
+            pending.append(await producer.send(topic, value=value, key=key))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return len(messages) / (time.perf_counter() - started)
+
+
+async def raw_consume(servers: str, topic: str, count: int) -> float:
+    """(c) The ceiling: read and JSON-decode ``count`` messages with aiokafka alone."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        started = time.perf_counter()
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=10_000, max_records=10_000)
+            if not batch:
+                raise TimeoutError(f"raw consumer stalled at {seen}/{count}")
+            for records in batch.values():
+                for record in records:
+                    orjson.loads(record.value)
+                seen += len(records)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+# -- measurements ------------------------------------------------------------------
+
+
+def measure_bare(opts: Options, env: dict[str, str], topic: str) -> float:
+    """(b) The floor: a Faust agent that decodes and counts, on the same data."""
+    result = opts.workdir / "bare-result.json"
+    bare_env = {
+        **env,
+        "BENCH_TOPIC": topic,
+        "BENCH_COUNT": str(opts.count),
+        "BENCH_RESULT": str(result),
+        "BENCH_APP_ID": f"txwatch-bench-{opts.run_id}-bare",
+    }
+    with workers(Worker("bare", "bench.bare_app", bare_env, opts.workdir)):
+        deadline = time.monotonic() + 60 + opts.count / 500
+        while not result.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bare agent did not finish; see its log")
+            time.sleep(0.2)
+    times = orjson.loads(result.read_bytes())
+    return (opts.count - 1) / (times["last"] - times["first"])
+
+
+@dataclass
+class Run:
+    """Throughput of workers over one stream, from polling their /stats."""
+
+    rate: float
+    seconds: float
+    cpu_us_per_event: float | None
+
+
+def watch_until_done(fleet: tuple[Worker, ...], count: int, timeout: float) -> Run:
+    """Poll the workers until they have processed ``count`` together; their combined rate."""
+    first: tuple[float, int] | None = None
+    cpu_start = 0.0
+    deadline = time.monotonic() + timeout
+    last_report = time.monotonic()
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        done = sum(w.stats().get("processed", 0) for w in fleet)
+        if first is None and done > 0:
+            first = (now, done)
+            cpu_start = sum(w.cpu_seconds() for w in fleet)
+        if first is not None and done >= count:
+            cpu = sum(w.cpu_seconds() for w in fleet) - cpu_start
+            seconds = now - first[0]
+            events = done - first[1]
+            return Run(events / seconds, seconds, 1e6 * cpu / events)
+        if now - last_report >= 10:
+            say(f"  {done:,}/{count:,} processed")
+            last_report = now
+        time.sleep(0.25)
+    raise RuntimeError(f"workers did not process {count} events in {timeout:.0f}s")
+
+
+def pipeline_env(opts: Options, env: dict[str, str], name: str) -> dict[str, str]:
+    database = f"bench_{opts.run_id}_{name}"
+    admin_url = env["DATABASE_URL"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    return {
+        **env,
+        "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{database}",
+        "TXWATCH_APP_ID": f"txwatch-bench-{opts.run_id}-{name}",
+        "TXWATCH_MODEL_PATH": str(opts.model),
+        "TOPIC_PARTITIONS": str(opts.partitions),
+    }
+
+
+def drop_databases(env: dict[str, str], run_id: str) -> None:
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"bench_{run_id}_%",)
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def paced_latency(
+    servers: str, prefix: str, messages: list[tuple[bytes, bytes]], rate: int, partitions: int
+) -> dict[str, Any]:
+    """(d) Send at ``rate``/s; how long each alert and score took to come out."""
+    outputs = [f"{prefix}alerts", f"{prefix}scores"]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers, group_id=None, auto_offset_reset="latest"
+    )
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1)
+    await producer.start()
+    sent_at: dict[bytes, float] = {}
+    latencies: dict[str, list[float]] = {"alerts": [], "scores": []}
+    all_scored = asyncio.Event()
+    try:
+        tps = [TopicPartition(t, p) for t in outputs for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:  # fix the positions before anything is sent
+            await consumer.position(tp)
+
+        async def collect() -> None:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                now = time.time()
+                for tp, records in batch.items():
+                    kind = "alerts" if tp.topic.endswith("alerts") else "scores"
+                    for record in records:
+                        tx_id = orjson.loads(record.value)["transaction_id"].encode()
+                        if tx_id in sent_at:
+                            latencies[kind].append(now - sent_at[tx_id])
+                if len(latencies["scores"]) >= len(messages):
+                    all_scored.set()
+
+        collector = asyncio.create_task(collect())
+        started = time.monotonic()
+        for i, (key, value) in enumerate(messages):
+            due = started + i / rate
+            if due - time.monotonic() > 0.001:
+                await asyncio.sleep(due - time.monotonic())
+            tx_id = orjson.loads(value)["transaction_id"].encode()
+            sent_at[tx_id] = time.time()
+            await producer.send(f"{prefix}transactions", value=value, key=key)
+        achieved = len(messages) / (time.monotonic() - started)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_scored.wait(), 30)
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+    def pct(values: list[float], q: float) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
+
+    return {
+        "rate_achieved": round(achieved),
+        "sent": len(messages),
+        "alerts": len(latencies["alerts"]),
+        "scores": len(latencies["scores"]),
+        "alert_p50_ms": pct(latencies["alerts"], 50),
+        "alert_p99_ms": pct(latencies["alerts"], 99),
+        "score_p50_ms": pct(latencies["scores"], 50),
+        "score_p99_ms": pct(latencies["scores"], 99),
+    }
+
+
+def wait_split(fleet: tuple[Worker, ...], partitions: int, timeout: float = 120) -> None:
+    """Wait until every worker has partitions and together they have all of them, for 3 s."""
+    deadline = time.monotonic() + timeout
+    stable_since = None
+    while time.monotonic() < deadline:
+        counts = [w.assigned() for w in fleet]
+        if all(counts) and sum(counts) == partitions:
+            stable_since = stable_since or time.monotonic()
+            if time.monotonic() - stable_since >= 3:
+                return
+        else:
+            stable_since = None
+        time.sleep(0.5)
+    raise RuntimeError("the workers never shared the partitions")
+
+
+# -- the run -------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "note": "broker, database, workers and the bench share these cores",
+    }
+
+
+def ensure_model(opts: Options, env: dict[str, str]) -> None:
+    if opts.model.exists():
+        return
+    say(f"training a model once into {opts.model} (about a minute)")
+    opts.model.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [str(FAUST), "-A", "app", "train", "--users", "2000", "--count", "100000",
+         "--seed", "1", "--output", str(opts.model)],
+        env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+    )  # fmt: skip
+
+
+def run(opts: Options) -> dict[str, Any]:
+    env = {**os.environ, **stack_env()}
+    servers = bootstrap(env)
+    opts.workdir.mkdir(parents=True, exist_ok=True)
+    prefix = f"bench-{opts.run_id}-"
+    results: dict[str, Any] = {"machine": machine(), "count": opts.count, "users": opts.users}
+    ensure_model(opts, env)
+
+    extra = opts.rate * opts.latency_seconds if "latency" in opts.steps else 0
+    say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
+    config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
+    messages = [
+        (tx.user_id.encode(), orjson.dumps(tx.to_dict()))
+        for tx in simulate(config, opts.count + extra)
+    ]
+    stream, later = messages[: opts.count], messages[opts.count :]
+    topic = f"{prefix}a-transactions"
+    try:
+        asyncio.run(create_topic(servers, topic, opts.partitions))
+        rate = asyncio.run(produce_all(servers, topic, stream))
+        say(f"pre-produced {len(stream):,} transactions at {rate:,.0f}/s")
+
+        if "raw" in opts.steps:
+            results["raw_aiokafka_per_s"] = round(
+                asyncio.run(raw_consume(servers, topic, opts.count))
+            )
+            say(f"(c) raw aiokafka: {results['raw_aiokafka_per_s']:,}/s")
+        if "bare" in opts.steps:
+            results["bare_faust_per_s"] = round(measure_bare(opts, env, topic))
+            say(f"(b) bare Faust agent: {results['bare_faust_per_s']:,}/s")
+        if "full" in opts.steps or "latency" in opts.steps:
+            full_env = {**pipeline_env(opts, env, "a"), "TXWATCH_TOPIC_PREFIX": f"{prefix}a-"}
+            with workers(Worker("full", "app", full_env, opts.workdir)) as fleet:
+                fleet[0].wait_ready()
+                say("(a) full pipeline, one worker")
+                full = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
+                results["full_pipeline_per_s"] = round(full.rate)
+                results["full_pipeline_cpu_us_per_event"] = round(full.cpu_us_per_event or 0)
+                say(f"(a) full pipeline: {full.rate:,.0f}/s over {full.seconds:.1f}s")
+                if "latency" in opts.steps:
+                    say(f"(d) latency at {opts.rate}/s for {opts.latency_seconds}s")
+                    results["latency"] = asyncio.run(
+                        paced_latency(servers, f"{prefix}a-", later, opts.rate, opts.partitions)
+                    )
+                    say(f"(d) {results['latency']}")
+                results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
+                say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
+        if "two" in opts.steps:
+            two_env = {**pipeline_env(opts, env, "b"), "TXWATCH_TOPIC_PREFIX": f"{prefix}b-"}
+            pair = (Worker("two-1", "app", two_env, opts.workdir),
+                    Worker("two-2", "app", two_env, opts.workdir))  # fmt: skip
+            with workers(*pair) as fleet:
+                for worker in fleet:
+                    worker.wait_ready()
+                wait_split(fleet, opts.partitions)
+                say("(f) two workers: producing the same stream to their topic")
+                produced = asyncio.run(produce_all(servers, f"{prefix}b-transactions", stream))
+                say(f"  produced at {produced:,.0f}/s")
+                two = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
+                results["two_workers_per_s"] = round(two.rate)
+                say(f"(f) two workers: {two.rate:,.0f}/s")
+    finally:
+        asyncio.run(delete_topics(servers, prefix))
+        drop_databases(env, opts.run_id)
+    if "full_pipeline_per_s" in results and "bare_faust_per_s" in results:
+        results["full_to_floor"] = round(
+            results["full_pipeline_per_s"] / results["bare_faust_per_s"], 3
+        )
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    latency = results.get("latency", {})
+    rows = [
+        ("(a) full pipeline, 1 worker", results.get("full_pipeline_per_s"), "tx/s"),
+        ("    CPU per transaction", results.get("full_pipeline_cpu_us_per_event"), "µs"),
+        ("(b) floor: bare Faust agent", results.get("bare_faust_per_s"), "events/s"),
+        ("(c) ceiling: raw aiokafka + JSON", results.get("raw_aiokafka_per_s"), "msg/s"),
+        ("    (a) / (b)", results.get("full_to_floor"), ""),
+        ("(d) produce→alert p50", latency.get("alert_p50_ms"), "ms"),
+        ("(d) produce→alert p99", latency.get("alert_p99_ms"), "ms"),
+        ("(d) produce→score p50 / p99",
+         f"{latency.get('score_p50_ms')} / {latency.get('score_p99_ms')}" if latency else None,
+         "ms"),
+        ("(e) worker peak RSS", results.get("worker_peak_rss_mb"), "MB"),
+        ("(f) full pipeline, 2 workers", results.get("two_workers_per_s"), "tx/s"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'measure':<{width}}  {'value':>12}  unit", "-" * (width + 22)]
+    for name, value, unit in rows:
+        shown = "not run" if value is None else (f"{value:,}" if isinstance(value, int) else value)
+        lines.append(f"{name:<{width}}  {shown!s:>12}  {unit}")
+    m = results["machine"]
+    lines.append(f"{results['count']:,} transactions, {results['users']:,} users; "
+                 f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=200_000, help="pre-produced transactions")
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=2000, help="tx/s for the latency run")
+    parser.add_argument("--latency-seconds", type=int, default=30)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument(
+        "--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}"
+    )
+    parser.add_argument("--model", type=Path, default=ROOT / "var" / "model" / "txwatch-model.npz")
+    args = parser.parse_args(argv)
+    steps = tuple(s for s in args.steps.split(",") if s)
+    unknown = set(steps) - set(STEPS)
+    if unknown:
+        parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
+    opts = Options(
+        args.count, args.users, args.rate, args.latency_seconds, args.partitions, steps, args.model
+    )
+    results = run(opts)
+    print(table(results))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
