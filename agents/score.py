@@ -1,38 +1,38 @@
-"""The ``score_transactions`` agent: validate, score, learn, emit.
+"""The ``score_transactions`` agent: validate, score, learn, emit, a batch at a time.
 
 One actor per worker (concurrency 1): a partition's messages arrive in
 order, and a user lives in one partition, so each user's transactions are
-seen in order (invariant 1). Each transaction is scored against the user's
-state *before* it, then learnt; the offset stored with the state makes a
-replay after a crash skip what was already learnt (invariant 2).
+seen in order (invariant 1). The work per batch is the pure
+:func:`agents.batch.score_batch`; this shell reads and writes the
+``users`` table and sends the verdicts, changelog and dead letters.
+
+The offset stored with each user's state makes a replay after a crash skip
+what was already learnt (invariant 2); a verdict is kept with the state
+until its offset is committed, so that a replay re-sends one a crash lost
+(:mod:`agents.reemit`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
-import orjson
-from faust.types import TP
+from faust.types import TP, EventT
 
-from agents import reemit
+from agents.batch import BatchOutcome, Incoming, score_batch
 from agents.dead_letters import send_dead_letter
 from agents.redelivery import RedeliveryGuard
-from app import app
+from app import app, settings
+from app.batching import BatchedSends
 from app.counters import counters
 from app.detection import detector
 from app.logs import undo_spinner_debug_level
-from app.topics import alerts_topic, declare_output_topics, scores_topic, transactions_topic
-from models import profile as profiles
-from models import velocity as velocities
-from models.records import score_record
-from models.transaction import InvalidTransaction, parse_transaction
-from tables.profiles import get_profile, put_profile
-from tables.velocity import get_velocity, put_velocity
+from app.topics import OutputPartitions, declare_output_topics, transactions_topic
+from models.detector import Detector
+from tables.users import UserStore
 
 logger = logging.getLogger(__name__)
-
-PRODUCER_BUFFER_MESSAGES = 10_000
 
 
 def committed(tp: TP) -> int | None:
@@ -41,74 +41,90 @@ def committed(tp: TP) -> int | None:
     return getattr(app.consumer, "_committed_offset", {}).get(tp)
 
 
+class Scorer:
+    """Applies :func:`score_batch` to Faust events and carries out its outcome."""
+
+    def __init__(self, judge: Detector, sends: BatchedSends, partitions: OutputPartitions) -> None:
+        self.judge = judge
+        self.partition_of = partitions
+        self.sends = sends
+        self.users = UserStore(sends)
+        self.guard = RedeliveryGuard()
+        self.source = settings.topic("transactions")
+        self.scores = settings.topic("scores")
+        self.alerts = settings.topic("alerts")
+
+    async def process(self, events: Sequence[EventT]) -> None:
+        """Score ``events`` (one batch) and emit everything they cause. Never raises."""
+        fresh = []
+        for event in events:
+            message = event.message
+            if self.guard.first_time(message.partition, message.offset):
+                fresh.append(event)
+            else:
+                counters.skipped_replays += 1
+        try:
+            await self._process(fresh)
+        except Exception:
+            # A failure of the batch as a whole: find the transactions at
+            # fault one by one; those still failing go to the dead letters.
+            logger.exception("a batch of %d failed; scoring its events one by one", len(fresh))
+            for event in fresh:
+                try:
+                    await self._process([event])
+                except Exception as exc:
+                    logger.exception("failed to process offset %d", event.message.offset)
+                    await send_dead_letter(event.message, "processing_error", repr(exc))
+
+    async def _process(self, events: Sequence[EventT]) -> None:
+        batch = [
+            Incoming(e.message.partition, e.message.offset, e.message.key, e.message.value)
+            for e in events
+        ]
+        source = self.source
+        outcome = score_batch(
+            batch,
+            self.users.get,
+            self.judge,
+            lambda partition: committed(TP(source, partition)),
+            time.time(),
+        )
+        for (partition, key), state in outcome.states.items():
+            self.users.put(partition, key, state)  # type: ignore[arg-type]
+        partition_of = self.partition_of
+        for verdict in outcome.verdicts:
+            source_partition = batch[verdict.index].partition
+            scores = partition_of(self.scores, verdict.key, source_partition)
+            self.sends.add(self.scores, scores, verdict.key, verdict.payload)
+            if verdict.alert:
+                alerts = partition_of(self.alerts, verdict.key, source_partition)
+                self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
+        await self.sends.send()
+        for rejection in outcome.rejections:
+            await send_dead_letter(
+                events[rejection.index].message, rejection.reason, rejection.detail
+            )
+        self._count(events, outcome)
+
+    def _count(self, events: Sequence[EventT], outcome: BatchOutcome) -> None:
+        now = time.monotonic()
+        counters.skipped_replays += outcome.skipped
+        for verdict in outcome.verdicts:
+            if verdict.assessment is None:
+                counters.resent += 1
+                continue
+            counters.record(verdict.assessment)
+            # time_in: when Faust's monitor saw the message arrive.
+            arrived = events[verdict.index].message.time_in
+            counters.finished(now - arrived if arrived is not None else 0.0, verdict.alert)
+
+
 @app.agent(transactions_topic)
 async def score_transactions(stream):
     """Consume ``transactions``; emit every verdict to ``scores``, flagged ones to ``alerts``."""
     await declare_output_topics()
     undo_spinner_debug_level()
-    # Table writes queue their changelog messages in Faust's producer buffer,
-    # and the stream pauses (with a warning per event) whenever it holds more
-    # than 100: allow a larger backlog, drained in the background.
-    app.producer.buffer.max_messages = PRODUCER_BUFFER_MESSAGES
-    judge = detector()
-    guard = RedeliveryGuard()
-    async for event in stream.events():
-        arrived = time.perf_counter()
-        message = event.message
-        if not guard.first_time(message.partition, message.offset):
-            counters.skipped_replays += 1
-            continue
-        try:
-            tx = parse_transaction(message.value)
-        except InvalidTransaction as exc:
-            await send_dead_letter(message, exc.reason, exc.detail)
-            continue
-        key = message.key
-        if key is None or key != tx.user_id.encode():
-            # State lives in the key's partition: a transaction keyed by
-            # anything but its user would split that user's history.
-            await send_dead_letter(
-                message, "wrong_key", f"message key {key!r} is not the user_id {tx.user_id!r}"
-            )
-            continue
-        try:
-            profile = get_profile(key)
-            velocity = get_velocity(key)
-            profile_done = profiles.already_applied(profile, message.offset)
-            velocity_done = profiles.already_applied(velocity, message.offset)
-            if profile_done and velocity_done:
-                kept = reemit.recall(velocity, message.offset)
-                if kept is None:  # sent long before the crash
-                    counters.skipped_replays += 1
-                    continue
-                counters.resent += 1
-                record = {**tx.to_dict(), **kept}
-                alert = record["is_alert"]
-            else:
-                verdict = judge.judge(tx, profile, velocity)
-                alert = verdict.assessment.alert
-                now = time.time()
-                record = score_record(
-                    tx,
-                    verdict,
-                    model_version=judge.model_version,
-                    detected_at=now,
-                    partition=message.partition,
-                    offset=message.offset,
-                    explanation=judge.explain(verdict) if alert else None,
-                )
-                if not profile_done:
-                    put_profile(key, profiles.apply_transaction(profile, tx, message.offset))
-                if not velocity_done:
-                    learnt = velocities.apply_transaction(velocity, tx, message.offset)
-                    reemit.remember(learnt, message.offset, record, committed(message.tp))
-                    put_velocity(key, learnt)
-                counters.record(verdict.assessment)
-            payload = orjson.dumps(record)
-            await scores_topic.send(key=key, value=payload)
-            if alert:
-                await alerts_topic.send(key=key, value=payload)
-            counters.finished(time.perf_counter() - arrived, alert)
-        except Exception as exc:  # an escaping exception would ack the message unseen
-            logger.exception("failed to process %s", tx.transaction_id)
-            await send_dead_letter(message, "processing_error", repr(exc))
+    sends = BatchedSends(app.producer._ensure_producer())
+    scorer = Scorer(detector(), sends, await OutputPartitions.discover())
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_ms / 1000):
+        await scorer.process(events)

@@ -13,6 +13,7 @@ from typing import Any
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
+from app.monitor import LeanPrometheusMonitor
 from app.settings import Settings
 from web.middleware import json_errors
 
@@ -34,6 +35,8 @@ def faust_defaults() -> dict[str, Any]:
         "web_tables_enabled": False,  # APP_WEB_TABLES_ENABLED: raw table dumps
         # Batching the producer matters on the changelog path (DESIGN.md).
         "producer_linger": 0.01,  # PRODUCER_LINGER (seconds)
+        # The agent hands over one batch per partition and batch of events.
+        "producer_max_batch_size": 256 * 1024,  # PRODUCER_MAX_BATCH_SIZE (bytes)
         "table_standby_replicas": 1,  # TABLE_STANDBY_REPLICAS
         # Error answers in JSON everywhere, and request bodies no larger
         # than a transaction needs (aiohttp answers 413 beyond it).
@@ -49,14 +52,16 @@ app = faust.App(
     **faust_defaults(),
 )
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
-# Prometheus form, with txwatch's own metrics (app/metrics.py) beside it.
+# Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
+# the sensor's per-message hooks are slimmed (app/monitor.py).
 setup_prometheus_sensors(app, pattern="/metrics", name_prefix="faust")
+app.monitor = LeanPrometheusMonitor(metrics=app.monitor._metrics)
 
 # Registered by import, not by Faust's autodiscovery: autodiscovery logs an
 # import error as a warning and starts the worker without the broken module.
 from agents import score, sink  # noqa: E402, F401
 from app import commands  # noqa: E402, F401
-from tables import profiles, velocity  # noqa: E402, F401
+from tables import users as users_table  # noqa: E402, F401
 from web import anomalies, health, index, model, scoring, stats, users  # noqa: E402, F401
 
 __all__ = ["app", "settings"]

@@ -52,6 +52,8 @@ class Settings:
     sink_batch_size: int = 500
     sink_batch_ms: int = 200
     db_probe_seconds: int = 5
+    batch_size: int = 500
+    batch_ms: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +84,8 @@ class Settings:
             sink_batch_size=_int(env, "TXWATCH_SINK_BATCH_SIZE", cls.sink_batch_size, 1),
             sink_batch_ms=_int(env, "TXWATCH_SINK_BATCH_MS", cls.sink_batch_ms, 1),
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
+            batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
+            batch_ms=_int(env, "TXWATCH_BATCH_MS", cls.batch_ms, 1),
         )
 
     def topic(self, name: str) -> str:

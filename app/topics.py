@@ -8,6 +8,8 @@ TOPIC_PARTITIONS partitions) when they do not exist yet.
 
 from __future__ import annotations
 
+from aiokafka.partitioner import DefaultPartitioner
+
 from app import app, settings
 
 transactions_topic = app.topic(
@@ -32,3 +34,36 @@ async def declare_output_topics() -> None:
     """
     for topic in (scores_topic, alerts_topic, dead_letters_topic):
         await topic.maybe_declare()
+
+
+class OutputPartitions:
+    """Where a verdict goes: the partition of its key in an output topic.
+
+    When an output topic has as many partitions as ``transactions`` (as the
+    worker creates them), a key's partition is the same in both and nothing
+    needs hashing; otherwise the key is hashed as every Kafka client does.
+    """
+
+    def __init__(self, source_count: int, counts: dict[str, int]) -> None:
+        self._partitioner = DefaultPartitioner()
+        self._hashed = {
+            topic: list(range(count)) for topic, count in counts.items() if count != source_count
+        }
+
+    def __call__(self, topic: str, key: bytes, source_partition: int) -> int:
+        """The partition of ``key`` in ``topic``, given its partition in ``transactions``."""
+        partitions = self._hashed.get(topic)
+        if partitions is None:
+            return source_partition
+        return self._partitioner(key, partitions, partitions)
+
+    @classmethod
+    async def discover(cls) -> OutputPartitions:
+        """Ask the broker how many partitions ``transactions``, ``scores`` and ``alerts`` have."""
+        producer = app.producer._ensure_producer()  # the aiokafka producer
+        source = len(await producer.partitions_for(transactions_topic.get_topic_name()))
+        counts = {}
+        for topic in (scores_topic, alerts_topic):
+            name = topic.get_topic_name()
+            counts[name] = len(await producer.partitions_for(name))
+        return cls(source, counts)

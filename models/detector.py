@@ -8,13 +8,14 @@ writes it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from models.artifact import ModelArtifact, ModelArtifactError
-from models.features import FEATURE_NAMES, observe
+from models.features import FEATURE_NAMES, Observation, observe
 from models.profile import Profile
 from models.risk import Assessment, RiskPolicy, assess
 from models.rules import RuleThresholds, evaluate_rules
@@ -25,7 +26,7 @@ from models.velocity import Velocity
 TOP_FEATURES = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
 class Verdict:
     """A scored transaction: the assessment and the features it was based on."""
 
@@ -62,15 +63,30 @@ class Detector:
 
     def judge(self, tx: Transaction, profile: Profile | None, velocity: Velocity | None) -> Verdict:
         """Score ``tx`` against the user's state before it (the state is not changed)."""
-        obs = observe(tx, profile, velocity)
-        features = obs.vector()
-        reasons = evaluate_rules(obs, self.thresholds)
-        confidence = obs.confidence
+        return self.judge_all([observe(tx, profile, velocity)])[0]
+
+    def judge_all(self, observations: Sequence[Observation]) -> list[Verdict]:
+        """Verdicts on already observed transactions, the model scoring all rows at once.
+
+        The same verdicts as :meth:`judge` one by one: the forest's batch walk is
+        exact, and batching is what makes it cheap per row.
+        """
+        if not observations:
+            return []
+        features = [obs.vector() for obs in observations]
         if self.model is None:
-            return Verdict(assess(reasons, None, None, self.policy, confidence), features)
-        model_score = self.model.forest.score(np.asarray(features, dtype=np.float64))
-        assessment = assess(reasons, model_score, self.model.calibration, self.policy, confidence)
-        return Verdict(assessment, features)
+            model_scores: list[float | None] = [None] * len(observations)
+            calibration = None
+        else:
+            scores = self.model.forest.score_many(np.asarray(features, dtype=np.float64))
+            model_scores = [float(score) for score in scores]
+            calibration = self.model.calibration
+        verdicts = []
+        for obs, row, model_score in zip(observations, features, model_scores, strict=True):
+            reasons = evaluate_rules(obs, self.thresholds)
+            assessment = assess(reasons, model_score, calibration, self.policy, obs.confidence)
+            verdicts.append(Verdict(assessment, row))
+        return verdicts
 
     def explain(self, verdict: Verdict) -> list[dict[str, Any]]:
         """The features that drove the model's score, largest share first (empty without model).

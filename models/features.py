@@ -49,7 +49,7 @@ NO_PREVIOUS_SECONDS: Final = 30 * 86400.0
 HALF_CONFIDENCE_HISTORY: Final = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
 class Observation:
     """A transaction in the light of its user's history (before it is learnt)."""
 

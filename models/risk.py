@@ -78,7 +78,7 @@ class RiskPolicy:
         return RISK_LEVELS.index(level) >= RISK_LEVELS.index(self.alert_level)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
 class Assessment:
     """The verdict on one transaction."""
 

@@ -35,6 +35,7 @@ OPTIONAL_TEXT_FIELDS: Final = (
 )
 
 Reason = Literal[
+    "empty",
     "oversized",
     "invalid_json",
     "not_an_object",
@@ -56,7 +57,7 @@ class InvalidTransaction(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
 class Transaction:
     """One valid transaction; ``timestamp`` is event time in epoch seconds (UTC)."""
 
@@ -97,7 +98,7 @@ def format_timestamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_transaction(raw: bytes | str) -> Transaction:
+def parse_transaction(raw: bytes | str | None) -> Transaction:
     """Decode and validate one message of the ``transactions`` topic.
 
     >>> parse_transaction(b'{"transaction_id": "t1", "user_id": 7, '
@@ -111,6 +112,8 @@ def parse_transaction(raw: bytes | str) -> Transaction:
     ...
     models.transaction.InvalidTransaction: invalid_amount: amount must be > 0, got -1
     """
+    if not raw:  # a null value (tombstone) or zero bytes
+        raise InvalidTransaction("empty", "the message has no value")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise InvalidTransaction("oversized", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
     try:

@@ -25,7 +25,7 @@ MAX_RECENT_EVENTS: Final = 256
 SMALL_AMOUNT: Final = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
 class Windows:
     """What a user did before one transaction, in windows ending at its event time."""
 

@@ -17,8 +17,7 @@ from app import app
 from app.detection import detector
 from models.records import score_record
 from models.transaction import Transaction
-from tables.profiles import get_profile, profiles
-from tables.velocity import get_velocity
+from tables.users import get_user, users
 from web import params  # a module import: web.params may still be loading (it imports app)
 from web.errors import error
 from web.routing import answer_from_owner, route_to_owner
@@ -26,10 +25,10 @@ from web.routing import answer_from_owner, route_to_owner
 
 def score_without_learning(tx: Transaction) -> dict[str, Any]:
     """The verdict on ``tx`` given this worker's state for its user; the state is not changed."""
-    key = tx.user_id.encode()
-    profile = get_profile(key)
+    state = get_user(tx.user_id.encode())
+    profile = state["profile"] if state is not None else None
     judge = detector()
-    verdict = judge.judge(tx, profile, get_velocity(key))
+    verdict = judge.judge(tx, profile, state["velocity"] if state is not None else None)
     record = score_record(
         tx,
         verdict,
@@ -49,7 +48,7 @@ def score_without_learning(tx: Transaction) -> dict[str, Any]:
 class ScoreView(View):
     """Judge a transaction given as query parameters (GET) or as a JSON object (POST)."""
 
-    @route_to_owner(profiles, query_param="user_id")
+    @route_to_owner(users, query_param="user_id")
     async def get(self, request: Request) -> Response:
         try:
             tx = params.transaction_from_query(request.query, time.time())
@@ -69,5 +68,5 @@ class ScoreView(View):
             return self.json(score_without_learning(tx))
 
         return await answer_from_owner(
-            self, profiles, tx.user_id, "/score", params.transaction_query(tx), here
+            self, users, tx.user_id, "/score", params.transaction_query(tx), here
         )

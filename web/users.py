@@ -9,8 +9,7 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 
 from app import app
-from tables.profiles import get_profile, profiles
-from tables.velocity import get_velocity
+from tables.users import get_user, users
 from web.errors import error
 from web.routing import route_to_owner
 
@@ -19,21 +18,21 @@ from web.routing import route_to_owner
 class UserProfileView(View):
     """``GET /users/{user_id}``: the user's profile, or 404 if never seen."""
 
-    @route_to_owner(profiles, match_info="user_id")
+    @route_to_owner(users, match_info="user_id")
     async def get(self, request: Request, user_id: str) -> Response:
-        profile = get_profile(user_id.encode())
-        if profile is None:
+        state = get_user(user_id.encode())
+        if state is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")
-        return self.json({"user_id": user_id, "profile": profile})
+        return self.json({"user_id": user_id, "profile": state["profile"]})
 
 
 @app.page("/users/{user_id}/velocity")
 class UserVelocityView(View):
     """``GET /users/{user_id}/velocity``: the user's recent activity, or 404 if never seen."""
 
-    @route_to_owner(profiles, match_info="user_id")
+    @route_to_owner(users, match_info="user_id")
     async def get(self, request: Request, user_id: str) -> Response:
-        state = get_velocity(user_id.encode())
+        state = get_user(user_id.encode())
         if state is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")
-        return self.json({"user_id": user_id, "velocity": state})
+        return self.json({"user_id": user_id, "velocity": state["velocity"]})

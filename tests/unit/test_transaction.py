@@ -98,7 +98,8 @@ def test_format_timestamp_round_trips():
     ("raw", "reason"),
     [
         (b"not json", "invalid_json"),
-        (b"", "invalid_json"),
+        (b"", "empty"),
+        (None, "empty"),
         (b"\xff\xfe", "invalid_json"),
         (b"[1, 2]", "not_an_object"),
         (b'"text"', "not_an_object"),

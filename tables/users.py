@@ -1,0 +1,92 @@
+"""The ``users`` table: each user's profile and velocity state, in one value.
+
+Keys are the user_id's UTF-8 bytes, exactly the ``transactions`` message key,
+so that :meth:`faust.App.table_route` hashes them to the partition that holds
+the user. Values are JSON bytes ``{"profile": ..., "velocity": ...}``: one
+value per user means one RocksDB write and one changelog message per user
+and batch, however many transactions the batch holds for them.
+
+The agent reads and writes it through :class:`UserStore`, by partition and
+in batches; the web views read it with :func:`get_user`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import orjson
+from faust.types import TP
+
+from app import app
+from app.batching import BatchedSends
+from models.profile import Profile
+from models.velocity import Velocity
+from tables.options import rocksdb_options
+
+users = app.Table(
+    "users",
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    options=rocksdb_options(),
+    help="Per-user profile and velocity state (see models.profile, models.velocity).",
+)
+
+
+class UserState(TypedDict):
+    """What the table holds for one user."""
+
+    profile: Profile
+    velocity: Velocity
+
+
+def get_user(user_key: bytes) -> UserState | None:
+    """The stored state of the user whose message key is ``user_key``, if any (web views)."""
+    raw = users.get(user_key)
+    return None if raw is None else orjson.loads(raw)
+
+
+class UserStore:
+    """The agent's access to ``users``: reads and writes by partition, changelog in batches.
+
+    Faust's ``table[key] = value`` sends one changelog message per write
+    through its producer buffer, with a callback and a RocksDB write of the
+    offset per message, and finds the partition from the current event: per
+    transaction, that cost more than scoring it. This writes the same
+    RocksDB databases and the same changelog topic in the same format, so
+    Faust's recovery and standby replicas work unchanged; it records the
+    changelog offset in RocksDB once per delivered batch instead.
+
+    It uses two private parts of Faust's stores (``_db_for_partition`` of
+    the RocksDB store, ``data`` of the memory store), pinned by the tests.
+    """
+
+    def __init__(self, sends: BatchedSends) -> None:
+        self._store: Any = users.data
+        self._changelog = users.changelog_topic.get_topic_name()
+        self._sends = sends
+        self._rocksdb = hasattr(self._store, "_db_for_partition")
+        sends.on_delivery(self._changelog, self._persisted)
+
+    def get(self, partition: int, key: bytes) -> UserState | None:
+        """The user's state in ``partition``, or None if never seen."""
+        if self._rocksdb:
+            raw = self._store._db_for_partition(partition).get(key)
+        else:
+            raw = self._store.data.get(key)
+        return None if raw is None else orjson.loads(raw)
+
+    def put(self, partition: int, key: bytes, state: UserState) -> None:
+        """Store ``state`` now; its changelog message goes with the next ``send``."""
+        value = orjson.dumps(state)
+        if self._rocksdb:
+            self._store._db_for_partition(partition).put(key, value)
+        else:
+            self._store.data[key] = value
+        self._sends.add(self._changelog, partition, key, value)
+
+    def _persisted(self, topic: str, partition: int, offset: int) -> None:
+        # What Faust's per-message changelog callback does, once per batch:
+        # recovery then resumes reading the changelog after this offset.
+        if self._rocksdb:
+            self._store.set_persisted_offset(TP(topic, partition), offset)
