@@ -1,0 +1,94 @@
+"""The broker goes away mid-stream and comes back: the worker carries on by itself."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from tests.integration.conftest import read_topic, run_command, topic_size, wait_for
+from tests.integration.test_pipeline import stored_count, stored_ids
+from tests.integration.test_sink import COUNT, alert_ids, feed, stack_command
+
+pytestmark = pytest.mark.integration
+
+
+def test_broker_restart_mid_stream_loses_nothing(make_worker, tmp_path):
+    expected = feed(make_worker, tmp_path, seed=23, send=0.4)
+    worker = make_worker().start()
+    pid = worker.process.pid
+    wait_for(lambda: worker.get("/stats")[1]["processed"] > 1000, timeout=120)
+    stack_command("down", "kafka")
+    try:
+        time.sleep(10)  # long enough for every client to notice
+        assert worker.alive()
+    finally:
+        stack_command("up", "kafka")
+    # The rest of the stream arrives after the restart.
+    run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
+    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 300)
+    scored = [
+        orjson.loads(v)["transaction_id"]
+        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
+    ]
+    assert set(scored) == {f"tx-23-{i:09d}" for i in range(COUNT)}
+    assert set(alert_ids(make_worker)) == expected
+    wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
+    assert stored_count(make_worker) == len(expected)
+    assert worker.alive()
+    assert worker.process.pid == pid  # resumed on its own, never restarted
+    wait_for(lambda: worker.get("/health")[0] == 200, timeout=60)
+
+
+def test_three_workers_one_killed_mid_stream_then_rejoining(make_worker, tmp_path):
+    from collections import Counter
+
+    make_worker.env["TOPIC_PARTITIONS"] = "8"  # before feed() creates the topic
+    expected = feed(make_worker, tmp_path, seed=24, send=0.5)
+    sent = [orjson.loads(line) for line in (tmp_path / "tx.jsonl").read_bytes().splitlines()]
+    per_user = Counter(tx["user_id"] for tx in sent)
+    # Eight partitions, a standby replica of each table partition, and a short
+    # session timeout so that the group notices the killed worker quickly.
+    env = {"TABLE_STANDBY_REPLICAS": "1", "BROKER_SESSION_TIMEOUT": "8"}
+    a, b, c = (make_worker(name, **env) for name in ("a", "b", "c"))
+    for worker in (a, b, c):
+        worker.start()
+    wait_for(lambda: sum(w.get("/stats")[1]["processed"] for w in (a, b, c)) > 2000, 180)
+    c.kill()
+    killed_at = sum(w.get("/stats")[1]["processed"] for w in (a, b))
+    # The rest of the stream arrives while c is down: a and b take its partitions over.
+    run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
+    wait_for(lambda: sum(w.get("/stats")[1]["processed"] for w in (a, b)) > killed_at + 2000, 180)
+    c.start()  # same data folder: it recovers from its RocksDB plus the changelog
+
+    mismatches: dict[str, tuple[int, object]] = {}
+
+    def counts_match() -> bool:
+        mismatches.clear()
+        for user, count in per_user.items():
+            status, body = a.get(f"/users/{user}")  # routed to whichever owns the user
+            got = body["profile"]["count"] if status == 200 else status
+            if got != count:
+                mismatches[user] = (count, got)
+        return not mismatches
+
+    try:
+        wait_for(counts_match, timeout=240, interval=2.0)
+    except AssertionError:
+        raise AssertionError(
+            f"{len(mismatches)} users differ (expected, got): {dict(list(mismatches.items())[:10])}"
+        ) from None
+    assert all(w.get("/health")[1]["kafka"]["assigned_partitions"] for w in (a, b, c))
+    # Any worker answers for any user the same way, c included.
+    for user in list(per_user)[:30]:
+        assert c.get(f"/users/{user}")[1] == a.get(f"/users/{user}")[1]
+    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
+    scored = {
+        orjson.loads(v)["transaction_id"]
+        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
+    }
+    assert len(scored) == COUNT
+    assert set(alert_ids(make_worker)) == expected
+    wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
+    assert stored_count(make_worker) == len(expected)
