@@ -6,6 +6,13 @@ Faust's topic machinery each costs a future, a callback, sensor hooks and a
 trip through the producer buffer; here they are appended to aiokafka
 ``BatchBuilder``s and handed over with one ``send_batch`` per partition.
 
+Each batch is closed before it is handed over: aiokafka then sends it with
+the next request instead of letting it linger (``producer_linger``) for more
+messages, which it would otherwise do while the agent's next batch waited
+for it. (aiokafka queues at most one batch per partition for each request
+in flight, so lingering batches held small agent batches back: the worker
+could not keep up with 1,000 tx/s although it scores 2,000 tx/s in bulk.)
+
 Delivery stays at-least-once: Faust flushes the producer before it commits
 offsets, and aiokafka's flush waits for these batches too.
 """
@@ -61,6 +68,7 @@ class BatchedSends:
         futures = []
         for topic, partition, builder in batches:
             count = builder.record_count()
+            builder.close()  # complete: send with the next request, no lingering
             future = await self._producer.send_batch(builder, topic, partition=partition)
             callback = self._on_delivery.get(topic)
             if callback is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 import orjson
@@ -93,6 +94,7 @@ class Transaction:
         return out
 
 
+@lru_cache(maxsize=1024)  # a batch's verdicts share one detection time
 def format_timestamp(epoch: float) -> str:
     """ISO-8601 UTC text for epoch seconds, e.g. ``2026-01-02T03:04:05.250000Z``."""
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
