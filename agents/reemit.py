@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from models.features import FEATURE_NAMES
+
 #: Verdicts kept per user at most, should commits stall for long.
 KEEP_AT_MOST: Final = 1024
 
@@ -49,7 +51,10 @@ def remember(
     kept = {
         key: verdict for key, verdict in (state.get("verdicts") or {}).items() if int(key) >= floor
     }
-    kept[str(offset)] = {k: record[k] for k in VERDICT_FIELDS if k in record}
+    verdict = {k: record[k] for k in VERDICT_FIELDS if k in record}
+    if "features" in verdict:  # values only, in FEATURE_NAMES order: half the bytes
+        verdict["features"] = list(verdict["features"].values())
+    kept[str(offset)] = verdict
     if len(kept) > KEEP_AT_MOST:
         kept = dict(sorted(kept.items(), key=lambda item: int(item[0]))[-KEEP_AT_MOST:])
     state["verdicts"] = kept
@@ -59,4 +64,8 @@ def recall(state: dict[str, Any] | None, offset: int) -> dict[str, Any] | None:
     """The verdict kept for ``offset``, if it is still kept."""
     if state is None:
         return None
-    return (state.get("verdicts") or {}).get(str(offset))
+    verdict = (state.get("verdicts") or {}).get(str(offset))
+    if verdict is not None and isinstance(verdict.get("features"), list):
+        features = dict(zip(FEATURE_NAMES, verdict["features"], strict=True))
+        verdict = {**verdict, "features": features}
+    return verdict

@@ -28,3 +28,13 @@ def test_at_most_the_newest_verdicts_are_kept():
     assert len(state["verdicts"]) == KEEP_AT_MOST
     assert recall(state, 4) is None
     assert recall(state, KEEP_AT_MOST + 4) is not None
+
+
+def test_features_are_kept_as_values_and_recalled_by_name():
+    from models.features import FEATURE_NAMES
+
+    features = {name: float(i) for i, name in enumerate(FEATURE_NAMES)}
+    state: dict = {}
+    remember(state, 3, {**RECORD, "features": features}, committed=None)
+    assert state["verdicts"]["3"]["features"] == list(features.values())
+    assert recall(state, 3)["features"] == features
