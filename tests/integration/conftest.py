@@ -391,3 +391,29 @@ def kcat(stack: Stack, *args: str, stdin: bytes | None = None, timeout: float = 
     if result.returncode != 0:
         raise AssertionError(f"kcat {' '.join(args)} failed: {result.stderr.decode()}")
     return result.stdout
+
+
+def wait_for_user_counts(worker: Worker, per_user: dict[str, int], timeout: float) -> None:
+    """Wait until ``worker`` reports each user's profile count as ``per_user`` says.
+
+    Raises AssertionError naming up to ten users that still differ.
+    """
+    mismatches: dict[str, tuple[int, object]] = {}
+
+    def counts_match() -> bool:
+        mismatches.clear()
+        for user, count in per_user.items():
+            status, body = worker.get(f"/users/{user}")  # routed to the owner
+            got = body["profile"]["count"] if status == 200 else status
+            if got != count:
+                mismatches[user] = (count, got)
+        return not mismatches
+
+    try:
+        wait_for(counts_match, timeout=timeout, interval=2.0)
+    except AssertionError:
+        sample = dict(list(mismatches.items())[:10])
+        stats = worker.get("/stats")[1]
+        raise AssertionError(
+            f"{len(mismatches)} users differ (expected, got): {sample}; {stats}"
+        ) from None

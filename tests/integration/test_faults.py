@@ -7,7 +7,13 @@ import time
 import orjson
 import pytest
 
-from tests.integration.conftest import read_topic, run_command, topic_size, wait_for
+from tests.integration.conftest import (
+    read_topic,
+    run_command,
+    topic_size,
+    wait_for,
+    wait_for_user_counts,
+)
 from tests.integration.test_pipeline import stored_count, stored_ids
 from tests.integration.test_sink import COUNT, alert_ids, feed, stack_command
 
@@ -41,6 +47,11 @@ def test_broker_restart_mid_stream_loses_nothing(make_worker, tmp_path):
     wait_for(lambda: worker.get("/health")[0] == 200, timeout=60)
 
 
+def assigned(worker) -> int:
+    status, health = worker.get("/health")
+    return len(health["kafka"]["assigned_partitions"]) if status == 200 else 0
+
+
 def test_three_workers_one_killed_mid_stream_then_rejoining(make_worker, tmp_path):
     from collections import Counter
 
@@ -56,29 +67,18 @@ def test_three_workers_one_killed_mid_stream_then_rejoining(make_worker, tmp_pat
         worker.start()
     wait_for(lambda: sum(w.get("/stats")[1]["processed"] for w in (a, b, c)) > 2000, 180)
     c.kill()
+    # The others take its partitions over once the group notices it is gone.
+    try:
+        wait_for(lambda: assigned(a) + assigned(b) == 8, timeout=120)
+    except AssertionError:
+        raise AssertionError(f"no takeover: {a.get('/health')} {b.get('/health')}") from None
     killed_at = sum(w.get("/stats")[1]["processed"] for w in (a, b))
-    # The rest of the stream arrives while c is down: a and b take its partitions over.
+    # The rest of the stream arrives while c is down.
     run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
     wait_for(lambda: sum(w.get("/stats")[1]["processed"] for w in (a, b)) > killed_at + 2000, 180)
     c.start()  # same data folder: it recovers from its RocksDB plus the changelog
 
-    mismatches: dict[str, tuple[int, object]] = {}
-
-    def counts_match() -> bool:
-        mismatches.clear()
-        for user, count in per_user.items():
-            status, body = a.get(f"/users/{user}")  # routed to whichever owns the user
-            got = body["profile"]["count"] if status == 200 else status
-            if got != count:
-                mismatches[user] = (count, got)
-        return not mismatches
-
-    try:
-        wait_for(counts_match, timeout=240, interval=2.0)
-    except AssertionError:
-        raise AssertionError(
-            f"{len(mismatches)} users differ (expected, got): {dict(list(mismatches.items())[:10])}"
-        ) from None
+    wait_for_user_counts(a, per_user, timeout=240)
     assert all(w.get("/health")[1]["kafka"]["assigned_partitions"] for w in (a, b, c))
     # Any worker answers for any user the same way, c included.
     for user in list(per_user)[:30]:

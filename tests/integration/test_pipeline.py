@@ -13,7 +13,14 @@ import pytest
 from models.features import FEATURE_NAMES
 from models.training import replay_features
 from models.transaction import parse_transaction
-from tests.integration.conftest import kcat, read_topic, run_command, topic_size, wait_for
+from tests.integration.conftest import (
+    kcat,
+    read_topic,
+    run_command,
+    topic_size,
+    wait_for,
+    wait_for_user_counts,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -187,25 +194,7 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
     # The same worker again: same data folder, same consumer group.
     worker.start()
 
-    mismatches: dict[str, tuple[int, object]] = {}
-
-    def counts_match() -> bool:
-        mismatches.clear()
-        for user, count in per_user.items():
-            status, body = worker.get(f"/users/{user}")
-            got = body["profile"]["count"] if status == 200 else status
-            if got != count:
-                mismatches[user] = (count, got)
-        return not mismatches
-
-    try:
-        wait_for(counts_match, timeout=180, interval=2.0)
-    except AssertionError:
-        sample = dict(list(mismatches.items())[:10])
-        stats = worker.get("/stats")[1]
-        raise AssertionError(
-            f"{len(mismatches)} users differ (expected, got): {sample}; {stats}"
-        ) from None
+    wait_for_user_counts(worker, per_user, timeout=180)
     # Every transaction has a score, at least once (re-sent ones included).
     wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
     scores = read_topic(make_worker.stack, make_worker.topic("scores"))
