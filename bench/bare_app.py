@@ -34,30 +34,31 @@ transactions = app.topic(TOPIC, key_serializer="raw", value_serializer="raw")
 MODE = os.environ.get("BENCH_MODE", "events")
 
 
-def _report(first: float) -> None:
-    # Once, after the measured span: blocking is harmless here.
-    RESULT.write_text(orjson.dumps({"first": first, "last": time.time()}).decode())
+class Tally:
+    """Counts decoded events; writes the first and last event's time once ``COUNT`` are in."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.first = 0.0
+
+    def add(self, event) -> None:
+        orjson.loads(event.message.value)
+        self.seen += 1
+        if self.seen == 1:
+            self.first = time.time()
+        if self.seen == COUNT:
+            # Once, after the measured span: blocking is harmless here.
+            RESULT.write_text(orjson.dumps({"first": self.first, "last": time.time()}).decode())
 
 
 @app.agent(transactions)
 async def count(stream):
     """Decode every message and count it; report once ``COUNT`` are in."""
-    seen = 0
-    first = 0.0
+    tally = Tally()
     if MODE == "take":  # batches, as txwatch's agent takes them
         async for events in stream.take_events(500, within=0.03):
             for event in events:
-                orjson.loads(event.message.value)
-                seen += 1
-                if seen == 1:
-                    first = time.time()
-                if seen == COUNT:
-                    _report(first)
+                tally.add(event)
         return
     async for event in stream.events():
-        orjson.loads(event.message.value)
-        seen += 1
-        if seen == 1:
-            first = time.time()
-        if seen == COUNT:
-            _report(first)
+        tally.add(event)
