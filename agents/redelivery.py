@@ -5,6 +5,12 @@ back to the committed offset after recovery while fetched records are still
 buffered. State is protected by the offset kept in each profile; this guard
 also keeps the outputs (dead letters, scores) from being sent twice by one
 process. Across processes, at-least-once delivery still applies.
+
+The guard forgets everything when partitions are assigned: the recovery that
+follows can take a table partition back to its changelog, which may lack the
+newest states (still being sent when the rebalance began). The replayed
+messages must then be learnt again, and the offsets in the state, not this
+guard, decide which are new.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ class RedeliveryGuard:
 
     def __init__(self) -> None:
         self._highest: dict[int, int] = {}
+
+    def forget(self) -> None:
+        """Forget every offset handled (after a rebalance)."""
+        self._highest.clear()
 
     def first_time(self, partition: int, offset: int) -> bool:
         """True, and remember it, if ``offset`` is newer than any handled in ``partition``."""

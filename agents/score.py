@@ -44,12 +44,18 @@ def committed(tp: TP) -> int | None:
 class Scorer:
     """Applies :func:`score_batch` to Faust events and carries out its outcome."""
 
-    def __init__(self, judge: Detector, sends: BatchedSends, partitions: OutputPartitions) -> None:
+    def __init__(
+        self,
+        judge: Detector,
+        sends: BatchedSends,
+        partitions: OutputPartitions,
+        guard: RedeliveryGuard,
+    ) -> None:
         self.judge = judge
         self.partition_of = partitions
         self.sends = sends
         self.users = UserStore(sends)
-        self.guard = RedeliveryGuard()
+        self.guard = guard
         self.source = settings.topic("transactions")
         self.scores = settings.topic("scores")
         self.alerts = settings.topic("alerts")
@@ -119,12 +125,22 @@ class Scorer:
             counters.finished(now - arrived if arrived is not None else 0.0, verdict.alert)
 
 
+#: Offsets this worker has handled, forgotten at every rebalance (see agents.redelivery).
+handled = RedeliveryGuard()
+
+
+@app.on_partitions_assigned.connect
+async def forget_handled_offsets(app, assigned, **kwargs) -> None:
+    """After a rebalance, replayed messages are judged by the offsets in the state."""
+    handled.forget()
+
+
 @app.agent(transactions_topic)
 async def score_transactions(stream):
     """Consume ``transactions``; emit every verdict to ``scores``, flagged ones to ``alerts``."""
     await declare_output_topics()
     undo_spinner_debug_level()
     sends = BatchedSends(app.producer._ensure_producer())
-    scorer = Scorer(detector(), sends, await OutputPartitions.discover())
+    scorer = Scorer(detector(), sends, await OutputPartitions.discover(), handled)
     async for events in stream.take_events(settings.batch_size, within=settings.batch_ms / 1000):
         await scorer.process(events)
