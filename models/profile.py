@@ -64,38 +64,52 @@ def amount_log_std(profile: Profile) -> float:
 
 def apply_transaction(profile: Profile | None, tx: Transaction, offset: int) -> Profile:
     """The profile after learning ``tx``; the input is left unchanged."""
-    old = profile if profile is not None else new_profile()
-    updated = dict(old)
-    count = old["count"] + 1
+    if profile is None:
+        return learn(None, tx, offset)
+    copied = dict(profile)
+    for name in CATEGORICAL_FIELDS:
+        copied[name] = dict(profile[name])
+    copied["hours"] = list(profile["hours"])
+    return learn(copied, tx, offset)
+
+
+def learn(profile: Profile | None, tx: Transaction, offset: int) -> Profile:
+    """Learn ``tx`` into ``profile`` in place (a new profile if None) and return it.
+
+    For the agent, whose states are freshly decoded and its own to change:
+    the same result as :func:`apply_transaction` without copying the state.
+    """
+    updated = profile if profile is not None else new_profile()
+    count = updated["count"] + 1
     updated["count"] = count
     # Welford's update on log amounts: stable, one pass, O(1) state.
     log_amount = math.log(tx.amount)
-    delta = log_amount - old["amount_log_mean"]
-    mean = old["amount_log_mean"] + delta / count
+    old_mean = updated["amount_log_mean"]
+    delta = log_amount - old_mean
+    mean = old_mean + delta / count
     updated["amount_log_mean"] = mean
-    updated["amount_log_m2"] = old["amount_log_m2"] + delta * (log_amount - mean)
+    updated["amount_log_m2"] = updated["amount_log_m2"] + delta * (log_amount - mean)
     for name, attribute in CATEGORICAL_FIELDS.items():
         value = getattr(tx, attribute)
         if value is not None:
-            updated[name] = _count_value(old[name], value)
-    hours = list(old["hours"])
-    hours[hour_of_day(tx.timestamp)] += 1
-    updated["hours"] = hours
-    if old["first_seen"] is None or tx.timestamp < old["first_seen"]:
-        updated["first_seen"] = tx.timestamp
-    if old["last_seen"] is None or tx.timestamp >= old["last_seen"]:
-        updated["last_seen"] = tx.timestamp
+            _count_value(updated[name], value)
+    updated["hours"][hour_of_day(tx.timestamp)] += 1
+    timestamp = tx.timestamp
+    first_seen = updated["first_seen"]
+    if first_seen is None or timestamp < first_seen:
+        updated["first_seen"] = timestamp
+    last_seen = updated["last_seen"]
+    if last_seen is None or timestamp >= last_seen:
+        updated["last_seen"] = timestamp
         updated["last_location"] = tx.location
     updated["last_offset"] = offset
     return updated
 
 
-def _count_value(counts: dict[str, int], value: str) -> dict[str, int]:
-    updated = dict(counts)
-    updated[value] = updated.get(value, 0) + 1
-    if len(updated) > MAX_CATEGORY_VALUES:
+def _count_value(counts: dict[str, int], value: str) -> None:
+    counts[value] = counts.get(value, 0) + 1
+    if len(counts) > MAX_CATEGORY_VALUES:
         # Forget the rarest value other than the one just seen; ties go to
         # the smallest name so that every worker forgets the same one.
-        rarest = min((c, v) for v, c in updated.items() if v != value)[1]
-        del updated[rarest]
-    return updated
+        rarest = min((c, v) for v, c in counts.items() if v != value)[1]
+        del counts[rarest]

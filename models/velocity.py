@@ -109,20 +109,41 @@ def apply_transaction(velocity: Velocity | None, tx: Transaction, offset: int) -
     Events older than the newest event time seen minus the window are
     dropped, so the state stays small whatever the user's history.
     """
-    old = velocity if velocity is not None else new_velocity()
-    max_seen = tx.timestamp if old["max_seen"] is None else max(old["max_seen"], tx.timestamp)
+    if velocity is None:
+        return learn(None, tx, offset)
+    copied = {**velocity, "recent": list(velocity["recent"]), "hourly": dict(velocity["hourly"])}
+    return learn(copied, tx, offset)
+
+
+def learn(velocity: Velocity | None, tx: Transaction, offset: int) -> Velocity:
+    """Learn ``tx`` into ``velocity`` in place (a new state if None) and return it.
+
+    The same result as :func:`apply_transaction`, without copying: for the
+    agent, whose states are freshly decoded and its own to change. Keys this
+    module does not own (the agent's kept verdicts) are left as they are.
+    """
+    state = velocity if velocity is not None else new_velocity()
+    timestamp = tx.timestamp
+    max_seen = state["max_seen"]
+    if max_seen is None or timestamp > max_seen:
+        max_seen = state["max_seen"] = timestamp
     horizon = max_seen - HOUR
-    recent = [event for event in old["recent"] if event[0] > horizon]
-    recent.append([tx.timestamp, tx.amount, tx.location])
-    if len(recent) > 1 and tx.timestamp < recent[-2][0]:
+    recent = state["recent"]
+    if recent and recent[0][0] <= horizon:  # kept in event-time order: oldest first
+        recent = state["recent"] = [event for event in recent if event[0] > horizon]
+    recent.append([timestamp, tx.amount, tx.location])
+    if len(recent) > 1 and timestamp < recent[-2][0]:
         recent.sort(key=itemgetter(0))  # a late arrival: keep event-time order
     if len(recent) > MAX_RECENT_EVENTS:
-        recent = recent[-MAX_RECENT_EVENTS:]
-    max_hour = int(max_seen // HOUR)
-    hourly = {b: v for b, v in old["hourly"].items() if int(b) > max_hour - 24}
-    bucket = str(int(tx.timestamp // HOUR))
-    if int(bucket) > max_hour - 24:
+        del recent[:-MAX_RECENT_EVENTS]
+    oldest_hour = int(max_seen // HOUR) - 23
+    hourly = state["hourly"]
+    for expired in [b for b in hourly if int(b) < oldest_hour]:
+        del hourly[expired]
+    hour = int(timestamp // HOUR)
+    if hour >= oldest_hour:
+        bucket = str(hour)
         n, amount_sum = hourly.get(bucket, (0, 0.0))
         hourly[bucket] = [n + 1, amount_sum + tx.amount]
-    # Keys this module does not own (the agent's kept verdicts) carry over.
-    return {**old, "recent": recent, "hourly": hourly, "max_seen": max_seen, "last_offset": offset}
+    state["last_offset"] = offset
+    return state

@@ -32,15 +32,21 @@ def stream(count: int = 1500, users: int = 40) -> list[Incoming]:
     return messages
 
 
+def stored(store, partition, key):
+    """A fresh copy of a user's state, as the agent's table hands them out."""
+    raw = store.get((partition, key))
+    return None if raw is None else orjson.loads(raw)
+
+
 def run(messages, judge, size, store=None, committed=None):
     store = {} if store is None else store
     verdicts = []
     for start in range(0, len(messages), size):
         batch = messages[start : start + size]
         outcome = score_batch(
-            batch, lambda p, k: store.get((p, k)), judge, lambda p: committed, now=1.8e9
+            batch, lambda p, k: stored(store, p, k), judge, lambda p: committed, now=1.8e9
         )
-        store.update(outcome.states)
+        store.update((slot, orjson.dumps(state)) for slot, state in outcome.states.items())
         verdicts.extend(orjson.loads(v.payload) for v in outcome.verdicts)
     return verdicts, store
 
@@ -86,7 +92,7 @@ def test_a_replay_resends_kept_verdicts_and_skips_committed_ones(judge):
     earlier, later = messages[:100], messages[100:]
     _, store = run(earlier, judge, 50)
     _, store = run(later, judge, 50, store=store, committed=10**9)
-    outcome = score_batch(earlier, lambda p, k: store.get((p, k)), judge, lambda p: 10**9, 0.0)
+    outcome = score_batch(earlier, lambda p, k: stored(store, p, k), judge, lambda p: 10**9, 0.0)
     resent = [v for v in outcome.verdicts if v.assessment is None]
     assert len(resent) + outcome.skipped == len(earlier)
     assert outcome.skipped > 0

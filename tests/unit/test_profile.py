@@ -1,4 +1,7 @@
-from models.profile import already_applied, apply_transaction, new_profile
+import copy
+import random
+
+from models.profile import already_applied, apply_transaction, learn, new_profile
 from models.transaction import Transaction
 
 
@@ -17,9 +20,28 @@ def test_apply_transaction_counts_and_tracks_event_time():
 
 def test_apply_transaction_leaves_its_input_unchanged():
     before = apply_transaction(None, tx(100.0), offset=3)
-    snapshot = dict(before)
+    snapshot = copy.deepcopy(before)
     apply_transaction(before, tx(150.0), offset=4)
     assert before == snapshot
+
+
+def test_learn_in_place_equals_apply_transaction():
+    rng = random.Random(3)
+    applied = learnt = None
+    for offset in range(3000):
+        event = Transaction(
+            transaction_id=f"t{offset}",
+            user_id="u",
+            amount=rng.uniform(1, 500),
+            timestamp=1.77e9 + rng.uniform(0, 30 * 86400),
+            location=rng.choice([None, *(f"L{k}" for k in range(40))]),
+            device_id=f"d{rng.randrange(45)}",
+        )
+        applied = apply_transaction(applied, event, offset)
+        same = learn(learnt, event, offset)
+        assert same is learnt or learnt is None
+        learnt = same
+        assert learnt == applied
 
 
 def test_already_applied_skips_offsets_at_or_below_the_last_one():

@@ -1,5 +1,7 @@
+import random
+
 from models.transaction import Transaction
-from models.velocity import HOUR, MAX_RECENT_EVENTS, apply_transaction, windows_at
+from models.velocity import HOUR, MAX_RECENT_EVENTS, apply_transaction, learn, windows_at
 
 T0 = 1_772_368_200.0
 
@@ -79,3 +81,17 @@ def test_apply_transaction_keeps_input_and_offset():
 def test_late_arrival_keeps_event_time_order():
     state = state_after(tx(100), tx(50))
     assert [e[0] - T0 for e in state["recent"]] == [50, 100]
+
+
+def test_learn_in_place_equals_apply_transaction():
+    rng = random.Random(3)
+    applied = learnt = None
+    t = 0.0
+    for offset in range(3000):
+        # Mostly forward in time, some late arrivals, now and then a day's gap.
+        t += rng.expovariate(1 / 300) if rng.random() < 0.9 else -rng.uniform(0, 5000)
+        t += rng.uniform(0, 3 * 86400) if rng.random() < 0.01 else 0.0
+        event = tx(t, amount=rng.uniform(1, 500), location=rng.choice([None, "A", "B"]))
+        applied = apply_transaction(applied, event, offset)
+        learnt = learn(learnt, event, offset)
+        assert learnt == applied
