@@ -87,7 +87,8 @@ def score_batch(
 ) -> BatchOutcome:
     """Validate, score and learn ``batch``; the states to store and the verdicts to send.
 
-    ``state_of(partition, key)`` reads a user's stored state; ``committed(partition)``
+    ``state_of(partition, key)`` reads a user's stored state, a fresh copy that the
+    batch may change (a decoded table value); ``committed(partition)``
     gives the partition's committed offset (verdicts below it are no longer kept).
     """
     out = BatchOutcome()
@@ -121,13 +122,17 @@ def score_batch(
             continue
         observations.append(observe(tx, profile, velocity))
         pending.append(_Pending(index, message, tx, slot))
-        # Learnt at once, so that the user's next transaction in this batch sees it.
+        # Learnt at once, so that the user's next transaction in this batch sees
+        # it; in place, since ``state_of`` hands out states the batch may change.
         out.states[slot] = {
-            "profile": profiles.apply_transaction(profile, tx, message.offset),
-            "velocity": velocities.apply_transaction(velocity, tx, message.offset),
+            "profile": profiles.learn(profile, tx, message.offset),
+            "velocity": velocities.learn(velocity, tx, message.offset),
         }
 
-    for item, verdict in zip(pending, judge.judge_all(observations), strict=True):
+    judged = judge.judge_all(observations)
+    # Explained together: one walk of the trees for all the batch's alerts.
+    explanations = iter(judge.explain_all([v for v in judged if v.assessment.alert]))
+    for item, verdict in zip(pending, judged, strict=True):
         alert = verdict.assessment.alert
         record = score_record(
             item.tx,
@@ -136,7 +141,7 @@ def score_batch(
             detected_at=now,
             partition=item.message.partition,
             offset=item.message.offset,
-            explanation=judge.explain(verdict) if alert else None,
+            explanation=next(explanations) if alert else None,
         )
         velocity = out.states[item.slot]["velocity"]
         reemit.remember(velocity, item.message.offset, record, committed(item.message.partition))

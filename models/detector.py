@@ -93,16 +93,27 @@ class Detector:
 
         Computed on demand (for alerts), since attribution walks every tree.
         """
-        if self.model is None:
-            return []
-        shares = self.model.forest.contributions(np.asarray(verdict.features, dtype=np.float64))
-        order = np.argsort(-shares, kind="stable")[:TOP_FEATURES]
-        return [
-            {
-                "feature": FEATURE_NAMES[i],
-                "value": round(verdict.features[i], 4),
-                "share": round(float(shares[i]), 3),
-            }
-            for i in order
-            if shares[i] > 0
-        ]
+        return self.explain_all([verdict])[0]
+
+    def explain_all(self, verdicts: Sequence[Verdict]) -> list[list[dict[str, Any]]]:
+        """:meth:`explain` for each verdict, the trees walked once for all of them."""
+        if self.model is None or not verdicts:
+            return [[] for _ in verdicts]
+        rows = np.asarray([verdict.features for verdict in verdicts], dtype=np.float64)
+        explanations = []
+        for verdict, shares in zip(
+            verdicts, self.model.forest.contributions_many(rows), strict=True
+        ):
+            order = np.argsort(-shares, kind="stable")[:TOP_FEATURES]
+            explanations.append(
+                [
+                    {
+                        "feature": FEATURE_NAMES[i],
+                        "value": round(verdict.features[i], 4),
+                        "share": round(float(shares[i]), 3),
+                    }
+                    for i in order
+                    if shares[i] > 0
+                ]
+            )
+        return explanations

@@ -123,6 +123,8 @@ class CompiledForest:
         self._path_length = a["path_length"]
         self._roots = a["roots"]
         self._log2_samples = np.log2(np.maximum(a["n_node_samples"], 1))
+        # The feature a split credits; leaves (none) credit feature 0 with 0 bits.
+        self._credited = np.where(split, a["feature"], 0)
         self._levels = 0
         frontier = self._roots
         while (frontier := frontier[split[frontier]]).size:
@@ -204,17 +206,32 @@ class CompiledForest:
         x = np.asarray(x)
         if x.shape != (self.n_features,):
             raise ValueError(f"expected a row of {self.n_features} features, got shape {x.shape}")
-        values, node = self._values(x), self._roots
-        credit = np.zeros(self.n_features)
-        feature = self._arrays["feature"]
+        return self.contributions_many(x[None, :])[0]
+
+    def contributions_many(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`contributions` of each row of ``X``, walked together: (n_rows, n_features)."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"expected rows of {self.n_features} features, got shape {X.shape}")
+        n_rows, n_features = X.shape
+        offsets = np.arange(n_rows)[:, None] * (2 * n_features)
+        node = np.tile(self._roots, (n_rows, 1))
+        values = self._values(X)
+        # Bins row * n_features + feature: one bincount credits every row at once,
+        # adding each row's bits in the same order as a row on its own.
+        row_bins = np.arange(n_rows)[:, None] * n_features
+        credit = np.zeros(n_rows * n_features)
+        # A row at a leaf stays there: its bits are log2(n / n) = 0.
+        feature, log2_samples = self._credited, self._log2_samples
         for _ in range(self._levels):
-            child = self._walk(node, values, None, levels=1)
-            moved = child != node
-            bits = self._log2_samples[node[moved]] - self._log2_samples[child[moved]]
-            credit += np.bincount(feature[node[moved]], bits, minlength=self.n_features)
+            child = self._walk(node, values, offsets, levels=1)
+            bits = log2_samples.take(node) - log2_samples.take(child)
+            bins = row_bins + feature.take(node)
+            credit += np.bincount(bins.ravel(), bits.ravel(), minlength=credit.size)
             node = child
-        total = credit.sum()
-        return credit / total if total > 0 else credit
+        credit = credit.reshape(n_rows, n_features)
+        total = credit.sum(axis=1, keepdims=True)
+        return np.divide(credit, total, out=np.zeros_like(credit), where=total > 0)
 
     def _values(self, X: np.ndarray) -> np.ndarray:
         """Rows flattened in the layout ``self._column`` indexes, rounded to float32 as sklearn."""

@@ -227,3 +227,12 @@ def test_forest_module_imports_no_scikit_learn():
     code = "import sys, models.forest; sys.exit('sklearn' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+def test_contributions_of_many_rows_are_each_rows_own():
+    compiled = CompiledForest.from_sklearn(fit_forest(n_estimators=30))
+    X = np.random.default_rng(4).normal(scale=3.0, size=(40, N_FEATURES))
+    together = compiled.contributions_many(X)
+    assert together.shape == X.shape
+    for row, shares in zip(X, together, strict=True):
+        assert np.array_equal(shares, compiled.contributions(row))
