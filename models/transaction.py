@@ -94,10 +94,27 @@ class Transaction:
         return out
 
 
-@lru_cache(maxsize=1024)  # a batch's verdicts share one detection time
 def format_timestamp(epoch: float) -> str:
-    """ISO-8601 UTC text for epoch seconds, e.g. ``2026-01-02T03:04:05.250000Z``."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+    """ISO-8601 UTC text for epoch seconds, e.g. ``2026-01-02T03:04:05.250000Z``.
+
+    The text of ``datetime.fromtimestamp(epoch, UTC).isoformat()``, ``Z`` for
+    ``+00:00``: microseconds rounded half to even, left out when zero.
+    """
+    # Once per transaction: the date and time of day are cached per second,
+    # so only the microseconds are formatted each time.
+    fraction, whole = math.modf(epoch)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1.0, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1.0, micros + 1_000_000
+    second = _second_text(int(whole))
+    return f"{second}.{micros:06d}Z" if micros else f"{second}Z"
+
+
+@lru_cache(maxsize=4096)
+def _second_text(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()[:19]
 
 
 def parse_transaction(raw: bytes | str | None) -> Transaction:
@@ -129,19 +146,32 @@ def validate_transaction(data: Any) -> Transaction:
     """Validate an already decoded JSON value against the contract."""
     if not isinstance(data, dict):
         raise InvalidTransaction("not_an_object", f"expected a JSON object, got {_kind(data)}")
+    transaction_id = _identifier(data, "transaction_id")
+    user_id = _identifier(data, "user_id")
+    amount = _amount(data)
+    timestamp = _timestamp(data)
+    # The optional fields in one loop: this runs for every transaction.
+    texts = []
+    for name in OPTIONAL_TEXT_FIELDS:
+        value = data.get(name)
+        if value is not None and (type(value) is not str or len(value) > MAX_TEXT_LENGTH):
+            _optional_text(data, name)  # raises the error for this value
+        texts.append(value or None)
+    currency, location, merchant_id, merchant_category, payment_method, device_id = texts
+    label = _label(data)
     return Transaction(
-        transaction_id=_identifier(data, "transaction_id"),
-        user_id=_identifier(data, "user_id"),
-        amount=_amount(data),
-        timestamp=_timestamp(data),
-        currency=_optional_text(data, "currency"),
-        location=_optional_text(data, "location"),
-        merchant_id=_optional_text(data, "merchant_id"),
-        merchant_category=_optional_text(data, "merchant_category"),
-        payment_method=_optional_text(data, "payment_method"),
-        device_id=_optional_text(data, "device_id"),
-        label=_label(data),
-        anomaly_kind=_optional_text(data, "anomaly_kind"),
+        transaction_id,
+        user_id,
+        amount,
+        timestamp,
+        currency,
+        location,
+        merchant_id,
+        merchant_category,
+        payment_method,
+        device_id,
+        label,
+        _optional_text(data, "anomaly_kind"),
     )
 
 
@@ -150,24 +180,12 @@ def parse_timestamp(value: Any) -> float:
 
     Text without a zone is taken as UTC.
     """
-    if isinstance(value, bool):
+    if isinstance(value, str):  # the usual case first
+        epoch = _text_epoch(value.strip(), value)
+    elif isinstance(value, bool):
         raise InvalidTransaction("invalid_timestamp", "timestamp must not be a boolean")
-    if isinstance(value, int | float):
+    elif isinstance(value, int | float):
         epoch = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            epoch = float(text)
-        except ValueError:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                raise InvalidTransaction(
-                    "invalid_timestamp", f"not ISO-8601 or epoch seconds: {value[:64]!r}"
-                ) from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            epoch = moment.timestamp()
     else:
         raise InvalidTransaction(
             "invalid_timestamp", f"expected text or number, got {_kind(value)}"
@@ -175,6 +193,30 @@ def parse_timestamp(value: Any) -> float:
     if not (MIN_EPOCH <= epoch < MAX_EPOCH):  # also rejects NaN
         raise InvalidTransaction("invalid_timestamp", f"out of range (2000-2100): {value!r}")
     return epoch
+
+
+def _text_epoch(text: str, value: str) -> float:
+    # The likelier reading first, since a failed one raises (slow): text
+    # shaped like a date (YYYY-...) is hardly ever a number.
+    first, second = (_iso_epoch, float) if text[4:5] == "-" else (float, _iso_epoch)
+    try:
+        return first(text)
+    except ValueError:
+        pass
+    try:
+        return second(text)
+    except ValueError:
+        raise InvalidTransaction(
+            "invalid_timestamp", f"not ISO-8601 or epoch seconds: {value[:64]!r}"
+        ) from None
+
+
+def _iso_epoch(text: str) -> float:
+    """Epoch seconds of ISO-8601 text (UTC if it names no zone); ValueError if not ISO."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def _kind(value: Any) -> str:

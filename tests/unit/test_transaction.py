@@ -1,4 +1,6 @@
 import math
+import random
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -92,6 +94,21 @@ def test_parse_timestamp_rejects_what_is_not_a_plausible_time(value):
 
 def test_format_timestamp_round_trips():
     assert parse_timestamp(format_timestamp(1772368200.5)) == 1772368200.5
+
+
+def test_format_timestamp_is_datetimes_isoformat():
+    rng = random.Random(5)
+    whole = [float(rng.randrange(946_684_800, 4_102_444_800)) for _ in range(200)]
+    epochs = [
+        *(rng.uniform(946_684_800, 4_102_444_800) for _ in range(20_000)),
+        *whole,  # no microseconds: none are written
+        *(t + 0.9999995 for t in whole),  # rounds up into the next second
+        *(t + 0.0000005 for t in whole),
+        *(t + k / 1e6 for t in whole[:5] for k in range(0, 1_000_000, 997)),
+    ]
+    for epoch in epochs:
+        expected = datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+        assert format_timestamp(epoch) == expected, epoch
 
 
 @pytest.mark.parametrize(
