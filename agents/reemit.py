@@ -47,10 +47,12 @@ def remember(
     Verdicts of offsets below ``committed`` (the partition's committed offset,
     if known) are dropped: they can no longer be replayed.
     """
-    floor = committed if committed is not None else -1
-    kept = {
-        key: verdict for key, verdict in (state.get("verdicts") or {}).items() if int(key) >= floor
-    }
+    kept = state.get("verdicts")
+    if kept:
+        floor = committed if committed is not None else -1
+        kept = {key: verdict for key, verdict in kept.items() if int(key) >= floor}
+    else:
+        kept = {}
     verdict = {k: record[k] for k in VERDICT_FIELDS if k in record}
     if "features" in verdict:  # values only, in FEATURE_NAMES order: half the bytes
         verdict["features"] = list(verdict["features"].values())

@@ -55,6 +55,22 @@ def windows_at(velocity: Velocity | None, tx: Transaction) -> Windows:
     Events applied before but stamped after ``tx`` (late arrivals) are not
     counted in the exact windows.
     """
+    if velocity is None or not (velocity["recent"] or velocity["hourly"]):
+        # Nothing learnt yet (a newcomer): every window is empty.
+        here = 0 if tx.location is None else 1
+        return Windows(
+            count_1m=0,
+            count_10m=0,
+            count_1h=0,
+            count_24h=0,
+            sum_1m=0.0,
+            sum_10m=0.0,
+            sum_1h=0.0,
+            sum_24h=0.0,
+            locations_10m=here,
+            locations_1h=here,
+            small_10m=0,
+        )
     t = tx.timestamp
     count = [0, 0, 0]
     total = [0.0, 0.0, 0.0]

@@ -95,3 +95,12 @@ def test_learn_in_place_equals_apply_transaction():
         applied = apply_transaction(applied, event, offset)
         learnt = learn(learnt, event, offset)
         assert learnt == applied
+
+
+def test_a_newcomer_has_empty_windows_with_its_own_location():
+    for state in (None, {"recent": [], "hourly": {}, "max_seen": None, "last_offset": -1}):
+        w = windows_at(state, tx(0, amount=3.0))
+        assert (w.count_1m, w.count_10m, w.count_1h, w.count_24h) == (0, 0, 0, 0)
+        assert (w.sum_1m, w.sum_24h, w.small_10m) == (0.0, 0.0, 0)
+        assert (w.locations_10m, w.locations_1h) == (1, 1)
+        assert windows_at(state, tx(0, location=None)).locations_10m == 0
