@@ -52,8 +52,9 @@ class Settings:
     sink_batch_size: int = 500
     sink_batch_ms: int = 200
     db_probe_seconds: int = 5
-    batch_size: int = 500
+    batch_size: int = 2000
     batch_ms: int = 10
+    gc_threshold: int = 50_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +87,7 @@ class Settings:
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
             batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
             batch_ms=_int(env, "TXWATCH_BATCH_MS", cls.batch_ms, 1),
+            gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),
         )
 
     def topic(self, name: str) -> str:

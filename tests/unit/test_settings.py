@@ -18,12 +18,14 @@ def test_settings_read_the_environment():
             "TXWATCH_TOPIC_PREFIX": "eu.",
             "DATABASE_URL": "postgresql://db.example/fraud",
             "TXWATCH_ROCKSDB_CACHE_MB": "32",
+            "TXWATCH_GC_THRESHOLD": "0",
         }
     )
     assert settings.app_id == "fraud-eu"
     assert settings.topic("alerts") == "eu.alerts"
     assert settings.database_url == "postgresql://db.example/fraud"
     assert settings.rocksdb_cache_mb == 32
+    assert settings.gc_threshold == 0
 
 
 @pytest.mark.parametrize(
@@ -32,6 +34,7 @@ def test_settings_read_the_environment():
         ({"TXWATCH_ROCKSDB_CACHE_MB": "lots"}, "TXWATCH_ROCKSDB_CACHE_MB='lots' is not an integer"),
         ({"TXWATCH_ROCKSDB_CACHE_MB": "0"}, "TXWATCH_ROCKSDB_CACHE_MB=0 must be at least 1"),
         ({"TXWATCH_APP_ID": "a b"}, "TXWATCH_APP_ID='a b'"),
+        ({"TXWATCH_GC_THRESHOLD": "-1"}, "TXWATCH_GC_THRESHOLD=-1 must be at least 0"),
     ],
 )
 def test_settings_name_the_variable_at_fault(env, message):
