@@ -43,7 +43,7 @@ class Settings:
     app_id: str = "txwatch"
     topic_prefix: str = ""
     database_url: str = DEFAULT_DATABASE_URL
-    rocksdb_cache_mb: int = 64
+    rocksdb_cache_mb: int = 16
     rocksdb_write_buffer_mb: int = 4
     model_path: str = "model/txwatch-model.npz"
     alert_level: str = "HIGH"
