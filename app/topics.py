@@ -9,6 +9,7 @@ TOPIC_PARTITIONS partitions) when they do not exist yet.
 from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
+from faust.types import TP
 
 from app import app, settings
 
@@ -24,6 +25,15 @@ alerts_topic = app.topic(
 dead_letters_topic = app.topic(
     settings.topic("transactions-dlq"), key_serializer="raw", value_serializer="raw", internal=True
 )
+
+
+def assigned_transactions_partitions() -> list[TP]:
+    """The partitions of ``transactions`` this worker consumes now, in order.
+
+    Raises whatever the consumer raises when it is not running (yet).
+    """
+    source = transactions_topic.get_topic_name()
+    return sorted(tp for tp in app.consumer.assignment() if tp.topic == source)
 
 
 async def declare_output_topics() -> None:

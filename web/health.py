@@ -6,20 +6,17 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from app import app, settings
+from app import app
 from app.database.runtime import alert_writer
 from app.detection import detector
+from app.topics import assigned_transactions_partitions
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:
     """Whether the worker is healthy, and what each part says."""
     problems: list[str] = []
     try:
-        assigned = sorted(
-            f"{tp.topic}:{tp.partition}"
-            for tp in app.consumer.assignment()
-            if tp.topic == settings.topic("transactions")
-        )
+        assigned = [f"{tp.topic}:{tp.partition}" for tp in assigned_transactions_partitions()]
     except Exception as exc:  # the consumer is not running (yet)
         assigned = []
         problems.append(f"kafka consumer not ready: {exc!r}")

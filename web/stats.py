@@ -14,11 +14,12 @@ from typing import Any, Final
 
 from faust.web import Request, Response, View
 
-from app import app, settings
+from app import app
 from app.counters import counters
 from app.database.queries import alerts_by_level_since
 from app.database.runtime import alert_writer
 from app.detection import detector
+from app.topics import assigned_transactions_partitions
 
 #: How long the cluster figures are reused: dashboards poll, PostgreSQL need not answer each.
 CLUSTER_CACHE_SECONDS: Final = 2.0
@@ -52,9 +53,8 @@ async def cluster_figures() -> dict[str, Any]:
 def kafka_figures() -> dict[str, Any]:
     """This worker's partitions of ``transactions`` and how many messages it has yet to read."""
     consumer = app.consumer
-    source = settings.topic("transactions")
     try:
-        assigned = sorted(tp for tp in consumer.assignment() if tp.topic == source)
+        assigned = assigned_transactions_partitions()
     except Exception:  # the consumer is not running yet
         return {"assigned_partitions": [], "lag": None}
     # Faust's record of the last offset read per partition (private, but it
