@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -362,6 +363,35 @@ def topic_size(stack: Stack, topic: str) -> int:
             await consumer.stop()
 
     return asyncio.run(size())
+
+
+def scored_ids(stack: Stack, topic: str) -> set[str]:
+    """The transaction ids on the scores ``topic``, each once however often it was sent."""
+    return {orjson.loads(value)["transaction_id"] for _, value, _ in read_topic(stack, topic)}
+
+
+def wait_until_scored(workers: Any, ids: set[str], timeout: float) -> set[str]:
+    """Wait until each of ``ids`` has a score; every id on the scores topic.
+
+    After a crash or a rebalance, outputs are at-least-once: re-sent scores
+    make the topic reach ``len(ids)`` messages before the last ones are in,
+    so the size alone is not enough to wait on.
+    """
+    topic = workers.topic("scores")
+    wait_for(lambda: topic_size(workers.stack, topic) >= len(ids), timeout)
+    found: set[str] = set()
+
+    def all_in() -> bool:
+        found.clear()
+        found.update(scored_ids(workers.stack, topic))
+        return found >= ids
+
+    try:
+        wait_for(all_in, timeout, interval=1.0)
+    except AssertionError:
+        missing = sorted(ids - found)
+        raise AssertionError(f"{len(missing)} never scored, such as {missing[:5]}") from None
+    return found
 
 
 def run_command(env: dict[str, str], *args: str, timeout: float = 300) -> str:

@@ -8,11 +8,10 @@ import orjson
 import pytest
 
 from tests.integration.conftest import (
-    read_topic,
     run_command,
-    topic_size,
     wait_for,
     wait_for_user_counts,
+    wait_until_scored,
 )
 from tests.integration.test_pipeline import stored_count, stored_ids
 from tests.integration.test_sink import COUNT, alert_ids, feed, stack_command
@@ -33,12 +32,8 @@ def test_broker_restart_mid_stream_loses_nothing(make_worker, tmp_path):
         stack_command("up", "kafka")
     # The rest of the stream arrives after the restart.
     run_command(make_worker.env, "replay", str(tmp_path / "rest.jsonl"))
-    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 300)
-    scored = [
-        orjson.loads(v)["transaction_id"]
-        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
-    ]
-    assert set(scored) == {f"tx-23-{i:09d}" for i in range(COUNT)}
+    all_ids = {f"tx-23-{i:09d}" for i in range(COUNT)}
+    assert wait_until_scored(make_worker, all_ids, timeout=300) == all_ids
     assert set(alert_ids(make_worker)) == expected
     wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
     assert stored_count(make_worker) == len(expected)
@@ -83,12 +78,8 @@ def test_three_workers_one_killed_mid_stream_then_rejoining(make_worker, tmp_pat
     # Any worker answers for any user the same way, c included.
     for user in list(per_user)[:30]:
         assert c.get(f"/users/{user}")[1] == a.get(f"/users/{user}")[1]
-    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
-    scored = {
-        orjson.loads(v)["transaction_id"]
-        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
-    }
-    assert len(scored) == COUNT
+    all_ids = {tx["transaction_id"] for tx in sent}
+    assert wait_until_scored(make_worker, all_ids, timeout=120) == all_ids
     assert set(alert_ids(make_worker)) == expected
     wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
     assert stored_count(make_worker) == len(expected)
@@ -118,12 +109,8 @@ def test_a_worker_killed_and_restarted_at_once_learns_every_transaction(make_wor
     c.start()  # well within the 8 s session timeout
 
     wait_for_user_counts(a, per_user, timeout=240)
-    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
-    scored = {
-        orjson.loads(v)["transaction_id"]
-        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
-    }
-    assert len(scored) == COUNT
+    all_ids = {tx["transaction_id"] for tx in sent}
+    assert wait_until_scored(make_worker, all_ids, timeout=120) == all_ids
     assert set(alert_ids(make_worker)) == expected
     wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
     assert stored_count(make_worker) == len(expected)

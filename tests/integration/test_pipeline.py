@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     topic_size,
     wait_for,
     wait_for_user_counts,
+    wait_until_scored,
 )
 
 pytestmark = pytest.mark.integration
@@ -196,11 +197,8 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
 
     wait_for_user_counts(worker, per_user, timeout=180)
     # Every transaction has a score, at least once (re-sent ones included).
-    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 120)
-    scores = read_topic(make_worker.stack, make_worker.topic("scores"))
-    assert {orjson.loads(v)["transaction_id"] for _, v, _ in scores} == {
-        tx["transaction_id"] for tx in expected
-    }
+    all_ids = {tx["transaction_id"] for tx in expected}
+    assert wait_until_scored(make_worker, all_ids, timeout=120) == all_ids
     for user in per_user:
         profile = worker.get(f"/users/{user}")[1]["profile"]
         status, velocity = worker.get(f"/users/{user}/velocity")

@@ -12,7 +12,15 @@ import pytest
 from models.detector import Detector
 from models.history import walk
 from models.transaction import parse_transaction
-from tests.integration.conftest import ROOT, STACK, read_topic, run_command, topic_size, wait_for
+from tests.integration.conftest import (
+    ROOT,
+    STACK,
+    read_topic,
+    run_command,
+    topic_size,
+    wait_for,
+    wait_until_scored,
+)
 from tests.integration.test_pipeline import stored_count, stored_ids
 
 pytestmark = pytest.mark.integration
@@ -105,12 +113,8 @@ def test_worker_killed_while_writing_loses_and_duplicates_nothing(make_worker, t
     worker.start()
     # Outputs are at-least-once across a crash: every transaction scored,
     # every alert sent at least once, and stored exactly once.
-    wait_for(lambda: topic_size(make_worker.stack, make_worker.topic("scores")) >= COUNT, 240)
-    scored = {
-        orjson.loads(v)["transaction_id"]
-        for _, v, _ in read_topic(make_worker.stack, make_worker.topic("scores"))
-    }
-    assert len(scored) == COUNT
+    all_ids = {f"tx-22-{i:09d}" for i in range(COUNT)}
+    assert wait_until_scored(make_worker, all_ids, timeout=240) == all_ids
     wait_for(lambda: set(alert_ids(make_worker)) >= expected, timeout=120)
     assert set(alert_ids(make_worker)) == expected
     wait_for(lambda: stored_ids(make_worker) >= expected, timeout=120)
