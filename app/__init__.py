@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
-from app.consumer import use_rewinding_consumer
+from app.consumer import use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
 from app.settings import Settings
 from web.middleware import json_errors
@@ -52,8 +52,9 @@ app = faust.App(
     settings.app_id,
     **faust_defaults(),
 )
-# Records fetched but dropped at a rebalance are read again (app/consumer.py).
-use_rewinding_consumer(app)
+# Faust's consumer with two changes: records dropped at a rebalance are read
+# again, and messages are handed over without tasks (app/consumer.py).
+use_txwatch_consumer(app)
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
 # the sensor's per-message hooks are slimmed (app/monitor.py).

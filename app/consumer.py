@@ -98,7 +98,7 @@ class Consumer(aiokafka_driver.Consumer):
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-def use_rewinding_consumer(app: faust.App) -> None:
+def use_txwatch_consumer(app: faust.App) -> None:
     """Give ``app`` this module's consumer when its transport is aiokafka (``kafka://``)."""
     transport = app.transport
     if isinstance(transport, aiokafka_driver.Transport):
