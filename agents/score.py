@@ -142,5 +142,5 @@ async def score_transactions(stream):
     undo_spinner_debug_level()
     sends = BatchedSends(app.producer._ensure_producer())
     scorer = Scorer(detector(), sends, await OutputPartitions.discover(), handled)
-    async for events in stream.take_events(settings.batch_size, within=settings.batch_ms / 1000):
+    async for events in stream.take_arrived(settings.batch_size):
         await scorer.process(events)

@@ -16,6 +16,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from app.consumer import use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
 from app.settings import Settings
+from app.streams import Stream
 from web.middleware import json_errors
 
 settings = Settings.from_env()
@@ -50,6 +51,8 @@ def faust_defaults() -> dict[str, Any]:
 
 app = faust.App(
     settings.app_id,
+    # Agents' streams can take batches as they arrive (app/streams.py).
+    Stream=Stream,
     **faust_defaults(),
 )
 # Faust's consumer with two changes: records dropped at a rebalance are read

@@ -53,7 +53,6 @@ class Settings:
     sink_batch_ms: int = 200
     db_probe_seconds: int = 5
     batch_size: int = 2000
-    batch_ms: int = 10
     gc_threshold: int = 50_000
 
     @classmethod
@@ -86,7 +85,6 @@ class Settings:
             sink_batch_ms=_int(env, "TXWATCH_SINK_BATCH_MS", cls.sink_batch_ms, 1),
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
             batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
-            batch_ms=_int(env, "TXWATCH_BATCH_MS", cls.batch_ms, 1),
             gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),
         )
 

@@ -1,0 +1,83 @@
+"""Faust's stream, with batches that go as soon as nothing more has arrived.
+
+``Stream.take_events(max_, within)`` yields a batch when it holds ``max_``
+events or when ``within`` has passed since the agent asked for it. The
+timer starts when the agent comes back, not when the first event arrives,
+so at a steady rate every transaction waits the whole window (10 ms here)
+on top of the previous batch's scoring; and events queued while the agent
+was busy wait in the channel until the window opens. A fraud check wants
+the opposite: take every event that is waiting, score them, come back.
+
+:meth:`Stream.take_arrived` does that. Under load the batches grow by
+themselves (more arrives while a batch is scored), so there is no window
+to tune. It acknowledges events the way ``take_events`` does: after the
+agent has finished with their batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+
+class Stream(faust.Stream):
+    """:class:`faust.Stream` with :meth:`take_arrived` (the app's ``Stream`` setting)."""
+
+    async def take_arrived(self, max_: int) -> AsyncIterator[list[EventT]]:
+        """Yield every event that has arrived, at most ``max_`` at a time.
+
+        A batch is yielded as soon as the channel has nothing more waiting,
+        or it holds ``max_`` events; it is never empty. Events are
+        acknowledged once the agent asks for the next batch.
+        """
+        if max_ < 1:
+            raise ValueError(f"max_ must be at least 1, not {max_}")
+        events: list[EventT] = []
+        ready = asyncio.Event()  # events are waiting for the agent
+        room = asyncio.Event()  # the buffer takes more (cleared at max_)
+        room.set()
+        queue = getattr(self.channel, "queue", None)
+        if queue is None:
+            raise TypeError(f"take_arrived needs a channel with a queue, not {self.channel!r}")
+        waiting = queue.empty
+
+        # A processor of the stream, which Faust drains in the background
+        # (passively), as in take_events.
+        async def add_to_batch(value: Any) -> Any:
+            if not room.is_set():
+                await room.wait()
+            event = self.current_event
+            if event is None:
+                raise RuntimeError("take_arrived found no current event")
+            events.append(event)
+            if len(events) >= max_:
+                room.clear()
+                ready.set()
+            elif waiting():
+                ready.set()
+            return value
+
+        # Acknowledged below, once processed: the stream must not ack them
+        # as it moves on, or a commit could pass events not yet scored.
+        self.enable_acks = False
+        self.add_processor(add_to_batch)
+        self._enable_passive(self.channel)
+        while not self.should_stop:
+            await self.wait_for_stopped(ready)
+            ready.clear()
+            if not events:
+                continue
+            batch = events[:max_]
+            del events[:max_]
+            try:
+                yield batch
+            finally:
+                for event in batch:
+                    await self.ack(event)
+                if events:  # more arrived than one batch takes
+                    ready.set()
+                room.set()

@@ -1,0 +1,91 @@
+"""Stream.take_arrived: batches of what has arrived, acknowledged once processed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+import pytest
+
+from app.streams import Stream
+
+app = faust.App("txwatch-test-streams", store="memory://", Stream=Stream)
+batches: list[list[int]] = []
+acked_while_processing: list[bool] = []
+previous_acked: list[bool] = []
+seen_events: list = []
+progress: asyncio.Event | None = None  # set by the agent after each batch; one per test
+
+
+@app.agent()
+async def collect(stream):
+    async for events in stream.take_arrived(3):
+        previous_acked.extend(e.message.acked for e in seen_events)
+        seen_events[:] = events
+        acked_while_processing.extend(e.message.acked for e in events)
+        batches.append([e.value for e in events])
+        progress.set()
+        await asyncio.sleep(0.01)  # more arrives while a batch is processed
+        yield len(events)
+
+
+@pytest.fixture(autouse=True)
+def clean():
+    global progress
+    progress = asyncio.Event()
+    for seen in (batches, acked_while_processing, previous_acked, seen_events):
+        seen.clear()
+
+
+async def until(condition):
+    """Wait for the agent to make ``condition`` true (a test fails rather than hangs)."""
+    async with asyncio.timeout(5):
+        while not condition():
+            await progress.wait()
+            progress.clear()
+
+
+def test_every_waiting_event_goes_in_one_batch_of_at_most_max():
+    async def main():
+        async with collect.test_context() as agent:
+            await asyncio.gather(*(agent.put(i) for i in range(7)))
+            await until(lambda: sum(map(len, batches)) == 7)
+
+    asyncio.run(main())
+    assert [v for batch in batches for v in batch] == list(range(7))
+    assert max(map(len, batches)) == 3
+    assert len(batches) < 7  # taken together, not one by one
+
+
+def test_a_lone_event_goes_at_once_without_waiting_for_more():
+    async def main():
+        async with collect.test_context() as agent:
+            await agent.put(1)
+            await until(lambda: batches == [[1]])
+            await agent.put(2)
+            await until(lambda: batches == [[1], [2]])
+
+    asyncio.run(main())
+
+
+def test_events_are_acknowledged_only_after_their_batch_is_processed():
+    async def main():
+        async with collect.test_context() as agent:
+            for value in range(3):
+                await agent.put(value)
+                await until(lambda n=value + 1: sum(map(len, batches)) == n)
+            await agent.put(3)  # makes the agent finish the batch before
+            await until(lambda: len(previous_acked) == 3)
+
+    asyncio.run(main())
+    assert acked_while_processing == [False] * 4
+    assert previous_acked == [True] * 3
+
+
+def test_max_below_one_is_refused():
+    async def main():
+        stream = app.stream(app.channel())
+        with pytest.raises(ValueError, match="at least 1"):
+            await stream.take_arrived(0).__anext__()
+
+    asyncio.run(main())
