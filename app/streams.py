@@ -10,8 +10,8 @@ the opposite: take every event that is waiting, score them, come back.
 
 :meth:`Stream.take_arrived` does that. Under load the batches grow by
 themselves (more arrives while a batch is scored), so there is no window
-to tune. It acknowledges events the way ``take_events`` does: after the
-agent has finished with their batch.
+to tune. Like ``take_events`` it acknowledges events after the agent has
+finished with their batch; unlike it, not when the agent failed on it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class Stream(faust.Stream):
         """Yield every event that has arrived, at most ``max_`` at a time.
 
         A batch is yielded as soon as the channel has nothing more waiting,
-        or it holds ``max_`` events; it is never empty. Events are
-        acknowledged once the agent asks for the next batch.
+        or it holds ``max_`` events; it is never empty. Its events are
+        acknowledged when the agent asks for the next batch, and never if
+        the agent raises instead.
         """
         if max_ < 1:
             raise ValueError(f"max_ must be at least 1, not {max_}")
@@ -73,11 +74,12 @@ class Stream(faust.Stream):
                 continue
             batch = events[:max_]
             del events[:max_]
-            try:
-                yield batch
-            finally:
-                for event in batch:
-                    await self.ack(event)
-                if events:  # more arrived than one batch takes
-                    ready.set()
-                room.set()
+            yield batch
+            # Only once the agent asks for more: the events of a batch it
+            # failed on stay unacknowledged, so their offsets are never
+            # committed and a restart reads them again (take_events acks them).
+            for event in batch:
+                await self.ack(event)
+            if events:  # more arrived than one batch takes
+                ready.set()
+            room.set()

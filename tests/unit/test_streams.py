@@ -89,3 +89,27 @@ def test_max_below_one_is_refused():
             await stream.take_arrived(0).__anext__()
 
     asyncio.run(main())
+
+
+failed_on: list = []
+
+
+@app.agent()
+async def fail_on_negative(stream):
+    async for events in stream.take_arrived(10):
+        if any(e.value < 0 for e in events):
+            failed_on.extend(events)
+            raise RuntimeError("cannot process a negative value")
+        yield len(events)
+
+
+def test_the_events_of_a_batch_the_agent_failed_on_stay_unacknowledged():
+    async def main():
+        async with fail_on_negative.test_context() as agent:
+            with pytest.raises(RuntimeError, match="negative"):
+                await agent.put(-1)
+
+    failed_on.clear()
+    asyncio.run(main())
+    assert [e.value for e in failed_on] == [-1]
+    assert not failed_on[0].message.acked
