@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from agents import reemit
 from models import profile as profiles
 from models import velocity as velocities
 from models.detector import Detector
@@ -47,7 +48,7 @@ class Verdict:
     key: bytes
     payload: bytes
     alert: bool
-    assessment: Assessment
+    assessment: Assessment | None  # None when re-sent after a crash (counted already)
 
 
 @dataclass(slots=True)  # not frozen: built per event, and frozen costs twice as much
@@ -66,7 +67,7 @@ class BatchOutcome:
     states: dict[StateKey, dict[str, Any]] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    skipped: int = 0  # replays of transactions already learnt (their verdicts went out)
+    skipped: int = 0  # replays whose verdict was sent and committed long ago
 
 
 @dataclass(slots=True)
@@ -81,14 +82,14 @@ def score_batch(
     batch: Sequence[Incoming],
     state_of: Callable[[int, bytes], dict[str, Any] | None],
     judge: Detector,
+    committed: Callable[[int], int | None],
     now: float,
 ) -> BatchOutcome:
     """Validate, score and learn ``batch``; the states to store and the verdicts to send.
 
     ``state_of(partition, key)`` reads a user's stored state, a fresh copy that the
-    batch may change (a decoded table value). A transaction the state has
-    already learnt is skipped: states are stored only once the verdicts of
-    what they learnt were delivered (:mod:`agents.score`).
+    batch may change (a decoded table value); ``committed(partition)``
+    gives the partition's committed offset (verdicts below it are no longer kept).
     """
     out = BatchOutcome()
     pending: list[_Pending] = []
@@ -111,18 +112,21 @@ def score_batch(
         profile = state["profile"] if state is not None else None
         velocity = state["velocity"] if state is not None else None
         if profiles.already_applied(profile, message.offset):
-            out.skipped += 1
+            kept = reemit.recall(velocity, message.offset)
+            if kept is None:  # sent long before the crash
+                out.skipped += 1
+            else:
+                record = {**tx.to_dict(), **kept}
+                payload = orjson.dumps(record)
+                out.verdicts.append(Verdict(index, key, payload, record["is_alert"], None))
             continue
         observations.append(observe(tx, profile, velocity))
         pending.append(_Pending(index, message, tx, slot))
         # Learnt at once, so that the user's next transaction in this batch sees
         # it; in place, since ``state_of`` hands out states the batch may change.
-        learnt = velocities.learn(velocity, tx, message.offset)
-        # Kept by earlier versions to re-send verdicts after a crash; no longer read.
-        learnt.pop("verdicts", None)
         out.states[slot] = {
             "profile": profiles.learn(profile, tx, message.offset),
-            "velocity": learnt,
+            "velocity": velocities.learn(velocity, tx, message.offset),
         }
 
     judged = judge.judge_all(observations)
@@ -139,6 +143,8 @@ def score_batch(
             offset=item.message.offset,
             explanation=next(explanations) if alert else None,
         )
+        velocity = out.states[item.slot]["velocity"]
+        reemit.remember(velocity, item.message.offset, record, committed(item.message.partition))
         out.verdicts.append(
             Verdict(item.index, item.slot[1], orjson.dumps(record), alert, verdict.assessment)
         )

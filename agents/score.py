@@ -7,21 +7,18 @@ seen in order (invariant 1). The work per batch is the pure
 ``users`` table and sends the verdicts, changelog and dead letters.
 
 The offset stored with each user's state makes a replay after a crash skip
-what was already learnt (invariant 2). So a state is stored only once the
-verdicts of what it learnt are in Kafka: a crash before that leaves the
-old state, the replay scores the transactions again, and their verdicts
-are sent twice rather than never (consumers deduplicate by
-``transaction_id``, as the PostgreSQL sink does).
+what was already learnt (invariant 2); a verdict is kept with the state
+until its offset is committed, so that a replay re-sends one a crash lost
+(:mod:`agents.reemit`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
 
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from agents.batch import BatchOutcome, Incoming, score_batch
 from agents.dead_letters import send_dead_letter
@@ -36,6 +33,12 @@ from models.detector import Detector
 from tables.users import UserStore
 
 logger = logging.getLogger(__name__)
+
+
+def committed(tp: TP) -> int | None:
+    """The partition's last committed offset, as this worker's consumer knows it."""
+    # Faust keeps it in a private mapping; without it verdicts are kept longer.
+    return getattr(app.consumer, "_committed_offset", {}).get(tp)
 
 
 class Scorer:
@@ -53,15 +56,12 @@ class Scorer:
         self.sends = sends
         self.users = UserStore(sends)
         self.guard = guard
+        self.source = settings.topic("transactions")
         self.scores = settings.topic("scores")
         self.alerts = settings.topic("alerts")
 
     async def process(self, events: Sequence[EventT]) -> None:
-        """Score ``events`` (one batch) and emit everything they cause.
-
-        A transaction that cannot be processed goes to the dead letters; only a
-        failure to deliver to Kafka raises (nothing of the batch is then stored).
-        """
+        """Score ``events`` (one batch) and emit everything they cause. Never raises."""
         fresh = []
         for event in events:
             message = event.message
@@ -70,60 +70,57 @@ class Scorer:
             else:
                 counters.skipped_replays += 1
         try:
-            outcome = self._score(fresh)
+            await self._process(fresh)
         except Exception:
             # A failure of the batch as a whole: find the transactions at
             # fault one by one; those still failing go to the dead letters.
             logger.exception("a batch of %d failed; scoring its events one by one", len(fresh))
             for event in fresh:
                 try:
-                    outcome = self._score([event])
+                    await self._process([event])
                 except Exception as exc:
                     logger.exception("failed to process offset %d", event.message.offset)
                     await send_dead_letter(event.message, "processing_error", repr(exc))
-                else:
-                    await self._emit([event], outcome)
-        else:
-            await self._emit(fresh, outcome)
 
-    def _score(self, events: Sequence[EventT]) -> BatchOutcome:
+    async def _process(self, events: Sequence[EventT]) -> None:
         batch = [
             Incoming(e.message.partition, e.message.offset, e.message.key, e.message.value)
             for e in events
         ]
-        return score_batch(batch, self.users.get, self.judge, time.time())
-
-    async def _emit(self, events: Sequence[EventT], outcome: BatchOutcome) -> None:
+        source = self.source
+        outcome = score_batch(
+            batch,
+            self.users.get,
+            self.judge,
+            lambda partition: committed(TP(source, partition)),
+            time.time(),
+        )
+        for (partition, key), state in outcome.states.items():
+            self.users.put(partition, key, state)  # type: ignore[arg-type]
         partition_of = self.partition_of
         for verdict in outcome.verdicts:
-            source_partition = events[verdict.index].message.partition
+            source_partition = batch[verdict.index].partition
             scores = partition_of(self.scores, verdict.key, source_partition)
             self.sends.add(self.scores, scores, verdict.key, verdict.payload)
             if verdict.alert:
                 alerts = partition_of(self.alerts, verdict.key, source_partition)
                 self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
-        delivered = await self.sends.send()
+        await self.sends.send()
         for rejection in outcome.rejections:
             await send_dead_letter(
                 events[rejection.index].message, rejection.reason, rejection.detail
             )
-        if delivered:
-            # The verdicts first (see the module's docstring); raises if Kafka
-            # refused them after the producer's own retries.
-            await asyncio.gather(*delivered)
-        for (partition, key), state in outcome.states.items():
-            self.users.put(partition, key, state)  # type: ignore[arg-type]
-        # The changelog is not awaited: Faust flushes the producer before it
-        # commits these offsets.
-        await self.sends.send()
         self._count(events, outcome)
 
     def _count(self, events: Sequence[EventT], outcome: BatchOutcome) -> None:
         now = time.monotonic()
         counters.skipped_replays += outcome.skipped
         for verdict in outcome.verdicts:
+            if verdict.assessment is None:
+                counters.resent += 1
+                continue
             counters.record(verdict.assessment)
-            # time_in: when the stream took the message from its channel.
+            # time_in: when Faust's monitor saw the message arrive.
             arrived = events[verdict.index].message.time_in
             counters.finished(now - arrived if arrived is not None else 0.0, verdict.alert)
 

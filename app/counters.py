@@ -23,6 +23,7 @@ class WorkerCounters:
     processed: int = 0
     alerts: int = 0
     skipped_replays: int = 0
+    resent: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     by_level: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
@@ -59,6 +60,7 @@ class WorkerCounters:
             "alerts": self.alerts,
             "alert_rate": self.alerts / self.processed if self.processed else 0.0,
             "skipped_replays": self.skipped_replays,
+            "resent_after_crash": self.resent,
             "dead_letters": sum(self.dead_letters.values()),
             "dead_letters_by_reason": dict(self.dead_letters),
             "by_level": dict(self.by_level),

@@ -136,7 +136,7 @@ def learn(velocity: Velocity | None, tx: Transaction, offset: int) -> Velocity:
 
     The same result as :func:`apply_transaction`, without copying: for the
     agent, whose states are freshly decoded and its own to change. Keys this
-    module does not own are left as they are.
+    module does not own (the agent's kept verdicts) are left as they are.
     """
     state = velocity if velocity is not None else new_velocity()
     timestamp = tx.timestamp

@@ -38,12 +38,14 @@ def stored(store, partition, key):
     return None if raw is None else orjson.loads(raw)
 
 
-def run(messages, judge, size, store=None):
+def run(messages, judge, size, store=None, committed=None):
     store = {} if store is None else store
     verdicts = []
     for start in range(0, len(messages), size):
         batch = messages[start : start + size]
-        outcome = score_batch(batch, lambda p, k: stored(store, p, k), judge, now=1.8e9)
+        outcome = score_batch(
+            batch, lambda p, k: stored(store, p, k), judge, lambda p: committed, now=1.8e9
+        )
         store.update((slot, orjson.dumps(state)) for slot, state in outcome.states.items())
         verdicts.extend(orjson.loads(v.payload) for v in outcome.verdicts)
     return verdicts, store
@@ -70,7 +72,7 @@ def test_invalid_and_wrongly_keyed_messages_are_rejected_and_the_rest_scored(jud
         Incoming(0, 101, b"someone-else", good[0].value),
         Incoming(0, 102, None, good[0].value),
     ]
-    outcome = score_batch([bad[0], *good, *bad[1:]], lambda p, k: None, judge, 0.0)
+    outcome = score_batch([bad[0], *good, *bad[1:]], lambda p, k: None, judge, lambda p: None, 0.0)
     assert [(r.index, r.reason) for r in outcome.rejections] == [
         (0, "invalid_json"),
         (4, "wrong_key"),
@@ -79,32 +81,22 @@ def test_invalid_and_wrongly_keyed_messages_are_rejected_and_the_rest_scored(jud
     assert [v.index for v in outcome.verdicts] == [1, 2, 3]
 
 
-def test_a_replay_skips_what_the_state_has_learnt_and_scores_the_rest(judge):
+def test_a_replay_resends_kept_verdicts_and_skips_committed_ones(judge):
     messages = stream(count=200)
     first, store = run(messages, judge, 50)
-    # Replayed after a crash that came after the states were stored: nothing
-    # learnt twice, nothing sent again (those verdicts were delivered first).
-    outcome = score_batch(messages, lambda p, k: stored(store, p, k), judge, 0.0)
-    assert outcome.skipped == len(messages)
-    assert not outcome.verdicts
+    # Replayed after a crash, nothing committed yet: the same verdicts again.
+    again, store_after = run(messages, judge, 50, store=dict(store))
+    assert again == first
+    assert store_after == store  # nothing learnt twice
+    # Verdicts are dropped once committed, when the user's next transaction is learnt.
+    earlier, later = messages[:100], messages[100:]
+    _, store = run(earlier, judge, 50)
+    _, store = run(later, judge, 50, store=store, committed=10**9)
+    outcome = score_batch(earlier, lambda p, k: stored(store, p, k), judge, lambda p: 10**9, 0.0)
+    resent = [v for v in outcome.verdicts if v.assessment is None]
+    assert len(resent) + outcome.skipped == len(earlier)
+    assert outcome.skipped > 0
     assert not outcome.states
-    # A crash before the second half's states were stored: only it is scored
-    # again, with the same verdicts as the first time.
-    _, half = run(messages[:100], judge, 50)
-    again, store_after = run(messages, judge, 50, store=half)
-    assert again == first[100:]
-    assert store_after == store
-
-
-def test_a_state_from_an_earlier_version_loses_its_kept_verdicts(judge):
-    messages = stream(count=2, users=1)
-    _, store = run(messages[:1], judge, 1)
-    ((slot, raw),) = store.items()
-    old = orjson.loads(raw)
-    old["velocity"]["verdicts"] = {"0": {"risk_score": 1.0}}
-    store[slot] = orjson.dumps(old)
-    _, store = run(messages[1:], judge, 1, store=store)
-    assert "verdicts" not in orjson.loads(store[slot])["velocity"]
 
 
 def test_judge_all_equals_judge_row_by_row(judge):
