@@ -58,7 +58,8 @@ class UserStore:
     changelog offset in RocksDB once per delivered batch instead.
 
     It uses two private parts of Faust's stores (``_db_for_partition`` of
-    the RocksDB store, ``data`` of the memory store), pinned by the tests.
+    the RocksDB store, ``data`` of the memory store), pinned by unit tests
+    against Faust's own stores.
     """
 
     def __init__(self, sends: BatchedSends) -> None:

@@ -1,4 +1,5 @@
-from types import SimpleNamespace
+import faust
+from faust.types import TP
 
 import app  # noqa: F401  (the app first, as `faust -A app` imports it)
 import tables.users as user_table
@@ -14,15 +15,16 @@ class RecordingSends(BatchedSends):
         self.added.append((topic, partition, key, value))
 
 
-def fake_table(store):
-    return SimpleNamespace(
-        data=store, changelog_topic=SimpleNamespace(get_topic_name=lambda: "users-changelog")
-    )
+def real_table(monkeypatch, name: str, store: str, **conf):
+    """A table of Faust's own ``store`` kind in place of ``users``; no worker needed."""
+    test_app = faust.App(f"txwatch-test-{name}", store=store, **conf)
+    table = test_app.Table("users", default=None, key_type=bytes, value_type=bytes)
+    monkeypatch.setattr(user_table, "users", table)
+    return table
 
 
 def test_memory_store_round_trip_and_changelog(monkeypatch):
-    memory = SimpleNamespace(data={})  # the shape of Faust's memory:// store
-    monkeypatch.setattr(user_table, "users", fake_table(memory))
+    table = real_table(monkeypatch, "memory", "memory://")
     sends = RecordingSends()
     store = user_table.UserStore(sends)
     assert store.get(3, b"u1") is None
@@ -30,31 +32,20 @@ def test_memory_store_round_trip_and_changelog(monkeypatch):
     store.put(3, b"u1", state)
     assert store.get(3, b"u1") == state
     ((topic, partition, key, value),) = sends.added
-    assert (topic, partition, key) == ("users-changelog", 3, b"u1")
-    assert memory.data[b"u1"] == value
+    assert (topic, partition, key) == (table.changelog_topic.get_topic_name(), 3, b"u1")
+    assert table.data[b"u1"] == value  # what Faust's table and web views read
 
 
-class FakeRocksDB:
-    def __init__(self) -> None:
-        self.dbs: dict[int, dict] = {}
-        self.persisted: dict = {}
-
-    def _db_for_partition(self, partition: int):
-        db = self.dbs.setdefault(partition, {})
-        return SimpleNamespace(get=db.get, put=db.__setitem__)
-
-    def set_persisted_offset(self, tp, offset: int) -> None:
-        self.persisted[tp] = offset
-
-
-def test_rocksdb_store_writes_the_partitions_database_and_records_delivery(monkeypatch):
-    rocks = FakeRocksDB()
-    monkeypatch.setattr(user_table, "users", fake_table(rocks))
+def test_rocksdb_store_writes_the_partitions_database_and_records_delivery(monkeypatch, tmp_path):
+    table = real_table(monkeypatch, "rocksdb", "rocksdb://", tabledir=tmp_path)
+    changelog = table.changelog_topic.get_topic_name()
     sends = RecordingSends()
     store = user_table.UserStore(sends)
-    store.put(5, b"u2", {"profile": {}, "velocity": {}})
-    assert b"u2" in rocks.dbs[5]
+    state = {"profile": {}, "velocity": {}}
+    store.put(5, b"u2", state)
+    assert store.get(5, b"u2") == state
     assert store.get(4, b"u2") is None  # another partition's database
-    sends._on_delivery["users-changelog"]("users-changelog", 5, 41)
-    ((tp, offset),) = rocks.persisted.items()
-    assert (tp.topic, tp.partition, offset) == ("users-changelog", 5, 41)
+    assert table.data._db_for_partition(5).get(b"u2") == sends.added[0][3]
+    sends._on_delivery[changelog](changelog, 5, 41)
+    # Where Faust's recovery resumes reading the changelog.
+    assert table.data.persisted_offset(TP(changelog, 5)) == 41
