@@ -27,11 +27,12 @@ from faust.types import EventT
 class Stream(faust.Stream):
     """:class:`faust.Stream` with :meth:`take_arrived` (the app's ``Stream`` setting)."""
 
-    async def take_arrived(self, max_: int) -> AsyncIterator[list[EventT]]:
+    async def take_arrived(self, max_: int, within: float = 0.1) -> AsyncIterator[list[EventT]]:
         """Yield every event that has arrived, at most ``max_`` at a time.
 
         A batch is yielded as soon as the channel has nothing more waiting,
-        or it holds ``max_`` events; it is never empty. Its events are
+        or it holds ``max_`` events, or, failing both, ``within`` seconds
+        after the agent asked for it; it is never empty. Its events are
         acknowledged when the agent asks for the next batch, and never if
         the agent raises instead.
         """
@@ -41,10 +42,9 @@ class Stream(faust.Stream):
         ready = asyncio.Event()  # events are waiting for the agent
         room = asyncio.Event()  # the buffer takes more (cleared at max_)
         room.set()
-        queue = getattr(self.channel, "queue", None)
-        if queue is None:
+        if getattr(self.channel, "queue", None) is None:
             raise TypeError(f"take_arrived needs a channel with a queue, not {self.channel!r}")
-        waiting = queue.empty
+        drained = self._channel_drained
 
         # A processor of the stream, which Faust drains in the background
         # (passively), as in take_events.
@@ -58,7 +58,7 @@ class Stream(faust.Stream):
             if len(events) >= max_:
                 room.clear()
                 ready.set()
-            elif waiting():
+            elif drained():
                 ready.set()
             return value
 
@@ -68,7 +68,12 @@ class Stream(faust.Stream):
         self.add_processor(add_to_batch)
         self._enable_passive(self.channel)
         while not self.should_stop:
-            await self.wait_for_stopped(ready)
+            # The timeout matters when the channel is emptied without the
+            # stream (a rebalance clears the queues): the events taken
+            # before would otherwise wait for ever, unacknowledged, and
+            # Faust waits for them to be acknowledged before it lets the
+            # partitions go.
+            await self.wait_for_stopped(ready, timeout=within)  # type: ignore[arg-type]
             ready.clear()
             if not events:
                 continue
@@ -83,3 +88,7 @@ class Stream(faust.Stream):
             if events:  # more arrived than one batch takes
                 ready.set()
             room.set()
+
+    def _channel_drained(self) -> bool:
+        """Whether no event is waiting in the channel (the stream has taken them all)."""
+        return self.channel.queue.empty()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import faust
 import pytest
@@ -113,3 +114,44 @@ def test_the_events_of_a_batch_the_agent_failed_on_stay_unacknowledged():
     asyncio.run(main())
     assert [e.value for e in failed_on] == [-1]
     assert not failed_on[0].message.acked
+
+
+class NeverDrainedStream(Stream):
+    """As if the channel were emptied behind the stream's back (a rebalance clears it)."""
+
+    def _channel_drained(self) -> bool:
+        return False
+
+
+undrained_app = faust.App(
+    "txwatch-test-streams-undrained", store="memory://", Stream=NeverDrainedStream
+)
+undrained_batches: list[list[int]] = []
+all_three: asyncio.Event | None = None  # set by the agent once it has all three; one per test
+
+
+@undrained_app.agent()
+async def collect_undrained(stream):
+    async for events in stream.take_arrived(100, within=0.05):
+        undrained_batches.append([e.value for e in events])
+        if sum(map(len, undrained_batches)) == 3:
+            all_three.set()
+        yield len(events)
+
+
+def test_events_still_go_within_the_timeout_when_the_channel_never_looks_drained():
+    async def main():
+        async with collect_undrained.test_context() as agent:
+            await asyncio.gather(*(agent.put(i) for i in range(3)))
+            await asyncio.wait_for(all_three.wait(), timeout=5)
+
+    global all_three
+    all_three = asyncio.Event()
+    undrained_batches.clear()
+    # In a thread: without the timeout the agent never gets its batch, and
+    # stopping it then hangs too; this fails instead.
+    runner = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "the agent never got the events"
+    assert [v for batch in undrained_batches for v in batch] == [0, 1, 2]
