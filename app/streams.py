@@ -38,12 +38,12 @@ class Stream(faust.Stream):
         """
         if max_ < 1:
             raise ValueError(f"max_ must be at least 1, not {max_}")
-        events: list[EventT] = []
+        if getattr(self.channel, "queue", None) is None:
+            raise TypeError(f"take_arrived needs a channel with a queue, not {self.channel!r}")
+        events: list[EventT] = []  # never more than max_: the processor waits for room
         ready = asyncio.Event()  # events are waiting for the agent
         room = asyncio.Event()  # the buffer takes more (cleared at max_)
         room.set()
-        if getattr(self.channel, "queue", None) is None:
-            raise TypeError(f"take_arrived needs a channel with a queue, not {self.channel!r}")
         drained = self._channel_drained
 
         # A processor of the stream, which Faust drains in the background
@@ -77,15 +77,15 @@ class Stream(faust.Stream):
             ready.clear()
             if not events:
                 continue
-            batch = events[:max_]
-            del events[:max_]
+            batch = events.copy()
+            events.clear()
             yield batch
             # Only once the agent asks for more: the events of a batch it
             # failed on stay unacknowledged, so their offsets are never
             # committed and a restart reads them again (take_events acks them).
             for event in batch:
                 await self.ack(event)
-            if events:  # more arrived than one batch takes
+            if events:  # taken while the batch was processed, the channel not yet drained
                 ready.set()
             room.set()
 
