@@ -6,6 +6,11 @@ buffered. State is protected by the offset kept in each profile; this guard
 also keeps the outputs (dead letters, scores) from being sent twice by one
 process. Across processes, at-least-once delivery still applies.
 
+Both rely on each partition's messages arriving in order: a message seen
+ahead of its time would make the ones before it look handled. The
+consumer (:mod:`app.consumer`) keeps that true when Faust empties the
+streams' buffers.
+
 The guard forgets everything when partitions are assigned: the recovery that
 follows can take a table partition back to its changelog, which may lack the
 newest states (still being sent when the rebalance began). The replayed

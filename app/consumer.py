@@ -1,4 +1,4 @@
-"""Faust's Kafka consumer, with two changes.
+"""Faust's Kafka consumer, with three changes.
 
 **Never-committed partitions are rewound too.** Faust drops records it has
 fetched but not handed to an agent whenever the flow stops (a rebalance,
@@ -18,18 +18,38 @@ conductor putting the event into the streams' buffers) starts at once
 (:mod:`app.eager`) and ``wait_first`` returns at once when it has already
 finished. When it does wait (flow stopped, producer backed up, a buffer
 full) everything happens as in Faust, so a rebalance still interrupts it.
+
+**Records are read again after Faust empties the streams' buffers.**
+Faust clears those buffers each time it resumes the flow, and relies on
+seeking back to the committed offsets. At the end of table recovery,
+though, it seeks first and resumes the flow after, while the fetch loop
+runs on. Records handed over in between were cleared; and the loop, still
+in a batch fetched before the seek, marked their partitions read past
+them, so their second fetch was dropped as already read. A restarted
+worker skipped a block of transactions (about one buffer's worth) without
+a word, and its commits stopped there. Here:
+
+- a clearing ends the batch being handed over, and the next fetch first
+  seeks back to the committed offsets;
+- the record being handed over at the clearing is marked with a
+  generation no group has, which Faust's streams skip (a put woken just
+  before the clearing can land just after it); it comes again with the rest.
+
+Records read twice are recognised downstream (:mod:`agents.redelivery`),
+which relies on each partition being processed in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP, Message
 from mode.services import WaitArgT, WaitResults
 
 from app.eager import eager
@@ -68,12 +88,77 @@ def rewinds_to_beginning(app: faust.App, topic: str) -> bool:
     return app.conf.consumer_auto_offset_reset == "earliest" and app.topics.acks_enabled_for(topic)
 
 
+class ClearingWatch:
+    """Told, like the streams' buffers, each time Faust's flow control clears them."""
+
+    def __init__(self, on_clear: Callable[[], None]) -> None:
+        self._on_clear = on_clear
+
+    def clear(self) -> None:
+        """Called by the flow control (as a managed queue)."""
+        self._on_clear()
+
+
+#: A generation no consumer group has: Faust's streams skip messages marked with it.
+STALE_GENERATION = -1
+
+
 class Consumer(aiokafka_driver.Consumer):
-    """Faust's aiokafka consumer: :class:`RewindingConsumerThread`, eager hand-over."""
+    """Faust's aiokafka consumer: :class:`RewindingConsumerThread`, eager hand-over,
+    and a seek back after every clearing of the streams' buffers."""
+
+    #: How long to wait before trying again a seek that failed (a rebalance, the broker away).
+    seek_retry_interval = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.callback = eager(self.callback)
+        self._clearings = 0
+        self._seek_needed = False
+        self._handing_over: Message | None = None
+        # The flow control holds its queues weakly: this consumer keeps the watch alive.
+        self._clearing_watch = ClearingWatch(self._on_buffers_cleared)
+        self.app.flow_control.manage_queue(self._clearing_watch)
+
+    def _on_buffers_cleared(self) -> None:
+        self._clearings += 1
+        self._seek_needed = True
+        if self._handing_over is not None:
+            self._handing_over.generation_id = STALE_GENERATION
+
+    async def perform_seek(self) -> None:
+        """Seek every partition back to its committed offset (Faust's), and
+        forget any pending need to."""
+        self._seek_needed = False  # a clearing during the seek asks for another
+        try:
+            await super().perform_seek()
+        except BaseException:
+            self._seek_needed = True
+            raise
+
+    async def getmany(
+        self,
+        timeout: float,  # noqa: ASYNC109 (Faust's signature)
+    ) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's fetched records. A clearing of the streams' buffers ends the
+        batch, and the next call first seeks back to the committed offsets."""
+        self._handing_over = None
+        if self._seek_needed and self.flow_active:
+            try:
+                await self.perform_seek()
+            except Exception as exc:
+                # Nothing may be handed over before the seek: it would mark
+                # the partitions read past the records cleared.
+                self.log.warning("Seek back to committed offsets failed, retrying: %r", exc)
+                await self.sleep(self.seek_retry_interval)
+                return
+        clearings = self._clearings
+        async for tp, message in super().getmany(timeout):
+            if self._clearings != clearings or self._seek_needed:
+                return  # the rest of the batch is fetched again after the seek
+            self._handing_over = message
+            yield tp, message  # Faust's loop comes back once it is handed over
+            self._handing_over = None
 
     async def wait_first(
         self,

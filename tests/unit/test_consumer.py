@@ -1,13 +1,17 @@
-"""Which consumer a worker runs, and which partitions it rewinds to their beginning."""
+"""Which consumer a worker runs, which partitions it rewinds to their beginning,
+and how it reads again after Faust clears the streams' buffers."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
+from aiokafka import TopicPartition
+from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from app import app
 from app.consumer import (
+    STALE_GENERATION,
     Consumer,
     RewindingConsumerThread,
     rewinds_to_beginning,
@@ -58,3 +62,104 @@ def test_wait_first_returns_at_once_when_the_first_has_finished():
         assert done.results == [True]
 
     app.consumer.loop.run_until_complete(main())  # mode's path runs on the app's loop
+
+
+TP = TopicPartition("transactions", 0)
+GENERATION = 7
+
+
+def records(*offsets):
+    """Fetched records (what Faust's getmany yields), as far as the consumer looks at them."""
+    return [(TP, SimpleNamespace(offset=o, generation_id=GENERATION)) for o in offsets]
+
+
+class FetchStub:
+    """Faust's side of :meth:`Consumer.getmany`: fetched batches and seeks, recorded."""
+
+    def __init__(self, monkeypatch, batches, seek_error=None):
+        self.batches = list(batches)
+        self.seeks = 0
+        self.seek_error = seek_error
+        stub = self
+
+        async def getmany(consumer, timeout):  # noqa: ASYNC109 (Faust's signature)
+            for record in stub.batches.pop(0):
+                yield record
+
+        async def perform_seek(consumer):
+            stub.seeks += 1
+            if stub.seek_error is not None:
+                raise stub.seek_error
+
+        monkeypatch.setattr(aiokafka_driver.Consumer, "getmany", getmany)
+        monkeypatch.setattr(aiokafka_driver.Consumer, "perform_seek", perform_seek)
+
+
+def fetch(consumer, while_handing_over=lambda message: None):
+    """The offsets one call of ``getmany`` hands over; the callback runs during each hand-over."""
+
+    async def main():
+        handed = []
+        async for _tp, message in consumer.getmany(timeout=0.01):
+            handed.append(message.offset)
+            while_handing_over(message)
+        return handed
+
+    return consumer.loop.run_until_complete(main())
+
+
+@pytest.fixture
+def consumer(monkeypatch):
+    consumer = app.consumer
+    monkeypatch.setattr(consumer, "flow_active", True)
+    monkeypatch.setattr(consumer, "_seek_needed", False)
+    monkeypatch.setattr(consumer, "seek_retry_interval", 0)
+    return consumer
+
+
+def clear_buffers_at(offset):
+    def clear(message):
+        if message.offset == offset:
+            app.flow_control.clear()  # what Faust does each time it resumes the flow
+
+    return clear
+
+
+def test_batches_go_whole_and_without_seeks_while_the_buffers_are_kept(consumer, monkeypatch):
+    stub = FetchStub(monkeypatch, [records(1, 2), records(3)])
+    assert fetch(consumer) == [1, 2]
+    assert fetch(consumer) == [3]
+    assert stub.seeks == 0
+
+
+def test_a_clearing_of_the_buffers_ends_the_batch_and_the_next_fetch_seeks_back_first(
+    consumer, monkeypatch
+):
+    stub = FetchStub(monkeypatch, [records(1, 2, 3), records(1, 2, 3)])
+    # Handing over 2 and 3 would mark them read, though 1 was lost with the buffers.
+    assert fetch(consumer, clear_buffers_at(1)) == [1]
+    assert stub.seeks == 0
+    assert fetch(consumer) == [1, 2, 3]
+    assert stub.seeks == 1
+
+
+def test_the_record_being_handed_over_at_a_clearing_is_marked_for_streams_to_skip(
+    consumer, monkeypatch
+):
+    batch = records(1, 2)
+    FetchStub(monkeypatch, [batch])
+    fetch(consumer, clear_buffers_at(1))
+    assert [message.generation_id for _tp, message in batch] == [STALE_GENERATION, GENERATION]
+    app.flow_control.clear()  # between hand-overs: nothing to mark
+    assert batch[1][1].generation_id == GENERATION
+
+
+def test_nothing_is_handed_over_until_the_seek_back_succeeds(consumer, monkeypatch):
+    stub = FetchStub(monkeypatch, [records(1)], seek_error=RuntimeError("broker away"))
+    app.flow_control.clear()
+    assert fetch(consumer) == []
+    assert fetch(consumer) == []
+    assert stub.seeks == 2
+    stub.seek_error = None
+    assert fetch(consumer) == [1]
+    assert stub.seeks == 3

@@ -8,6 +8,7 @@ import threading
 import faust
 import pytest
 
+from app.consumer import STALE_GENERATION
 from app.streams import Stream
 
 app = faust.App("txwatch-test-streams", store="memory://", Stream=Stream)
@@ -155,3 +156,20 @@ def test_events_still_go_within_the_timeout_when_the_channel_never_looks_drained
     runner.join(timeout=20)
     assert not runner.is_alive(), "the agent never got the events"
     assert [v for batch in undrained_batches for v in batch] == [0, 1, 2]
+
+
+def test_a_message_the_consumer_marked_stale_is_skipped_by_the_stream():
+    # The consumer marks a record whose hand-over spanned a clearing of the
+    # buffers (app.consumer.STALE_GENERATION); it is read again, so the
+    # stream must not process this copy.
+    async def main():
+        async with collect.test_context() as agent:
+            stale = agent.to_message(key=None, value=1, offset=5)
+            stale.generation_id = STALE_GENERATION
+            channel = agent.stream().channel
+            await channel.put(await channel.decode(stale))
+            await agent.put(2)
+            await until(lambda: batches)
+
+    asyncio.run(main())
+    assert batches == [[2]]
