@@ -134,3 +134,29 @@ async def read_topic(topic: str, *, idle_timeout: float = 10.0) -> AsyncIterator
                     remaining.discard(tp)
     finally:
         await consumer.stop()
+
+
+async def newest_values(topic: str) -> list[bytes]:
+    """The last value in each partition of ``topic`` (none for an empty or missing topic)."""
+    partitions = await topic_partitions(topic)
+    if not partitions:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(), enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        values = []
+        for tp in tps:
+            if ends[tp] == 0:
+                continue
+            consumer.seek(tp, ends[tp] - 1)
+            # Compacted or deleted records can leave the last offset empty: then nothing.
+            batch = await consumer.getmany(tp, timeout_ms=5000)
+            values.extend(r.value for r in batch.get(tp, []) if r.offset == ends[tp] - 1)
+        return values
+    finally:
+        await consumer.stop()

@@ -91,12 +91,19 @@ class SimulatorConfig:
     fraud_rate: float = 0.01
     seed: int = 42
     start: float = 1767225600.0  # 2026-01-01T00:00:00Z
+    # The users and their habits come from this seed when given, else from
+    # ``seed``: new transactions of the same people, under the same ids.
+    users_seed: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.users, bool) or not isinstance(self.users, int) or self.users < 1:
             raise ValueError(f"users must be an integer >= 1, got {self.users!r}")
         if not 0 <= self.fraud_rate <= 0.5:  # also rejects NaN
             raise ValueError(f"fraud_rate must be between 0 and 0.5, got {self.fraud_rate!r}")
+        if self.users_seed is not None and (
+            isinstance(self.users_seed, bool) or not isinstance(self.users_seed, int)
+        ):
+            raise ValueError(f"users_seed must be an integer or None, got {self.users_seed!r}")
         if not MIN_EPOCH <= self.start < MAX_EPOCH:
             raise ValueError(f"start must be epoch seconds in 2000-2100, got {self.start!r}")
 
@@ -118,9 +125,25 @@ class SimUser:
     merchants: tuple[str, ...]
 
 
+def start_after(newest: float | None, now: float) -> float:
+    """The start of a simulation that follows one whose newest event is at ``newest``
+    (epoch seconds; None if there was none): the next midnight UTC after it,
+    and no earlier than today's midnight, so that every user's clock runs on.
+
+    >>> start_after(None, 1767270000.0), start_after(1767398400.5, 1767270000.0)
+    (1767225600.0, 1767484800.0)
+    """
+    day = DAY_MS // 1000
+    today = now - now % day
+    if newest is None:
+        return today
+    return max(today, newest - newest % day + day)
+
+
 def make_users(config: SimulatorConfig) -> list[SimUser]:
     """The users :func:`simulate` uses for ``config``, in user-id order."""
-    rng = random.Random(f"{config.seed}:users")
+    seed = config.seed if config.users_seed is None else config.users_seed
+    rng = random.Random(f"{seed}:users")
     width = max(5, len(str(config.users)))
     return [_make_user(rng, f"u{n:0{width}d}") for n in range(1, config.users + 1)]
 

@@ -36,10 +36,13 @@ until curl -fs "http://127.0.0.1:${WEB_PORT:-6066}/stats" >/dev/null 2>&1; do
   sleep 1
 done
 echo "demo: worker on http://127.0.0.1:${WEB_PORT:-6066}/ ; simulating $RATE transactions/s for $USERS users"
-# The simulator starts at today's midnight so event times look live, with a
-# new seed each run: transaction ids are unique per seed, and a repeated id
-# would be taken for a duplicate of an alert an earlier demo stored.
+# Every run simulates the same users (those the model was trained on, same
+# ids, same habits), so the profiles the worker keeps stay theirs; their
+# clocks go on from the day after the newest transaction already sent (today
+# at the earliest, so event times look live). The transactions are new each
+# run: ids are unique per seed, and a repeated one would be taken for a
+# duplicate of an alert an earlier demo stored.
 "$FAUST" -A app produce --users "$USERS" --rate "$RATE" --count 100000000 --fraud-rate 0.01 \
-  --seed "$(date +%s)" --start "$(date -u +%Y-%m-%dT00:00:00Z)" &
+  --users-seed 1 --seed "$(date +%s)" --start continue &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -12,7 +13,7 @@ import pytest
 
 from models.features import FEATURE_NAMES
 from models.training import replay_features
-from models.transaction import parse_transaction
+from models.transaction import parse_timestamp, parse_transaction
 from tests.integration.conftest import (
     kcat,
     read_topic,
@@ -204,3 +205,20 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
         status, velocity = worker.get(f"/users/{user}/velocity")
         assert status == 200
         assert velocity["velocity"]["last_offset"] == profile["last_offset"]
+
+
+def test_produce_continue_goes_on_after_the_newest_transaction_in_the_topic(make_worker):
+    # How `make demo` runs again: the same users, new transactions, clocks going on.
+    same_users = ("produce", "--users", "20", "--count", "400", "--users-seed", "1")
+    run_command(make_worker.env, *same_users, "--seed", "1", "--start", "2030-05-01")
+    said = run_command(make_worker.env, *same_users, "--seed", "2", "--start", "continue")
+    messages = read_topic(make_worker.stack, make_worker.topic("transactions"))
+    sent = [orjson.loads(value) for _key, value, _headers in messages]
+    first = [tx for tx in sent if tx["transaction_id"].startswith("tx-1-")]
+    second = [tx for tx in sent if tx["transaction_id"].startswith("tx-2-")]
+    assert len(first) == len(second) == 400
+    newest = max(parse_timestamp(tx["timestamp"]) for tx in first)
+    next_midnight = newest - newest % 86_400 + 86_400
+    assert min(parse_timestamp(tx["timestamp"]) for tx in second) >= next_midnight
+    assert f"starting at {datetime.fromtimestamp(next_midnight, UTC):%Y-%m-%d}" in said
+    assert {tx["user_id"] for tx in second} <= {f"u{n:05d}" for n in range(1, 21)}

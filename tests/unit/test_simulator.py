@@ -11,6 +11,7 @@ from models.simulator import (
     SimUser,
     make_users,
     simulate,
+    start_after,
 )
 from models.transaction import Transaction, parse_transaction, validate_transaction
 
@@ -259,6 +260,8 @@ def test_make_users_gives_plausible_profiles():
         ({"fraud_rate": 0.6}, "fraud_rate"),
         ({"fraud_rate": math.nan}, "fraud_rate"),
         ({"start": 0.0}, "start"),
+        ({"users_seed": True}, "users_seed"),
+        ({"users_seed": "1"}, "users_seed"),
     ],
 )
 def test_simulator_config_rejects_bad_values(changes, message):
@@ -269,3 +272,23 @@ def test_simulator_config_rejects_bad_values(changes, message):
 def test_simulate_rejects_negative_count():
     with pytest.raises(ValueError, match="count"):
         simulate(SimulatorConfig(users=1), -1)
+
+
+def test_a_users_seed_keeps_the_users_and_changes_their_transactions():
+    first = SimulatorConfig(users=50, seed=3, users_seed=1)
+    second = SimulatorConfig(users=50, seed=4, users_seed=1)
+    assert make_users(first) == make_users(second) == make_users(SimulatorConfig(users=50, seed=1))
+    assert make_users(SimulatorConfig(users=50, seed=3)) != make_users(first)
+    one, other = list(simulate(first, 200)), list(simulate(second, 200))
+    assert {tx.transaction_id for tx in one}.isdisjoint(tx.transaction_id for tx in other)
+    assert [tx.amount for tx in one] != [tx.amount for tx in other]
+
+
+def test_a_following_simulation_starts_the_day_after_the_newest_event_today_at_the_earliest():
+    day = 86_400.0
+    today = 20_000 * day  # a midnight
+    now = today + 3_600
+    assert start_after(None, now) == today
+    assert start_after(today - 5 * day, now) == today  # long ago: today
+    assert start_after(today + 2 * day + 1, now) == today + 3 * day
+    assert start_after(today + 2 * day, now) == today + 3 * day  # at midnight: not that day
