@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -107,11 +107,11 @@ async def produce(
     return sent
 
 
-async def read_topic(topic: str, *, idle_timeout: float = 10.0) -> AsyncIterator[bytes]:
-    """Every value now in ``topic``, from the beginning to the end offsets seen at the start."""
-    partitions = await topic_partitions(topic)
-    if not partitions:
-        raise LookupError(f"topic {topic!r} does not exist")
+@asynccontextmanager
+async def _reader(
+    topic: str, partitions: list[int]
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer outside any group, assigned ``partitions`` of ``topic``; stopped on exit."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers(), enable_auto_commit=False, group_id=None
     )
@@ -119,6 +119,17 @@ async def read_topic(topic: str, *, idle_timeout: float = 10.0) -> AsyncIterator
     try:
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
+        yield consumer, tps
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(topic: str, *, idle_timeout: float = 10.0) -> AsyncIterator[bytes]:
+    """Every value now in ``topic``, from the beginning to the end offsets seen at the start."""
+    partitions = await topic_partitions(topic)
+    if not partitions:
+        raise LookupError(f"topic {topic!r} does not exist")
+    async with _reader(topic, partitions) as (consumer, tps):
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         remaining = {tp for tp in tps if ends[tp] > 0}
@@ -132,8 +143,6 @@ async def read_topic(topic: str, *, idle_timeout: float = 10.0) -> AsyncIterator
                         yield record.value
                 if records and records[-1].offset >= ends[tp] - 1:
                     remaining.discard(tp)
-    finally:
-        await consumer.stop()
 
 
 async def newest_values(topic: str) -> list[bytes]:
@@ -141,13 +150,7 @@ async def newest_values(topic: str) -> list[bytes]:
     partitions = await topic_partitions(topic)
     if not partitions:
         return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(), enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
+    async with _reader(topic, partitions) as (consumer, tps):
         ends = await consumer.end_offsets(tps)
         values = []
         for tp in tps:
@@ -158,5 +161,3 @@ async def newest_values(topic: str) -> list[bytes]:
             batch = await consumer.getmany(tp, timeout_ms=5000)
             values.extend(r.value for r in batch.get(tp, []) if r.offset == ends[tp] - 1)
         return values
-    finally:
-        await consumer.stop()
