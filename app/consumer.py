@@ -152,6 +152,8 @@ class Consumer(aiokafka_driver.Consumer):
                 self.log.warning("Seek back to committed offsets failed, retrying: %r", exc)
                 await self.sleep(self.seek_retry_interval)
                 return
+        # The count, not only the flag: a seek elsewhere (Faust's, at the end
+        # of recovery) resets the flag, but the batch still predates it.
         clearings = self._clearings
         async for tp, message in super().getmany(timeout):
             if self._clearings != clearings or self._seek_needed:

@@ -8,6 +8,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FAUST=$ROOT/.venv/bin/faust
 RATE=${DEMO_RATE:-200}
 USERS=${DEMO_USERS:-2000}
+USERS_SEED=1 # the model is trained on these users, and the demo simulates them
 
 set -a
 eval "$("$ROOT/stack/stack.sh" env)"
@@ -18,7 +19,7 @@ cd "$ROOT/var"
 
 if [[ ! -f $TXWATCH_MODEL_PATH ]]; then
   echo "demo: training the first model (once; about a minute)"
-  "$FAUST" -A app train --users "$USERS" --count 100000 --seed 1
+  "$FAUST" -A app train --users "$USERS" --count 100000 --seed "$USERS_SEED"
 fi
 
 pids=()
@@ -43,6 +44,6 @@ echo "demo: worker on http://127.0.0.1:${WEB_PORT:-6066}/ ; simulating $RATE tra
 # run: ids are unique per seed, and a repeated one would be taken for a
 # duplicate of an alert an earlier demo stored.
 "$FAUST" -A app produce --users "$USERS" --rate "$RATE" --count 100000000 --fraud-rate 0.01 \
-  --users-seed 1 --seed "$(date +%s)" --start continue &
+  --users-seed "$USERS_SEED" --seed "$(date +%s)" --start continue &
 pids+=($!)
 wait -n "${pids[@]}"

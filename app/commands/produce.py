@@ -59,10 +59,10 @@ async def produce(
     user_id and carry event-time timestamps.
     """
     topic = settings.topic("transactions")
+    if start == "continue" and to_file is not None:
+        raise click.UsageError("--start continue follows the topic, not a file")
     try:
         if start == "continue":
-            if to_file is not None:
-                raise ValueError("--start continue follows the topic, not a file")
             first_day = start_after(newest_event_time(await newest_values(topic)), time.time())
             self.say(f"starting at {datetime.fromtimestamp(first_day, UTC):%Y-%m-%d}")
         else:
