@@ -85,7 +85,12 @@ class Stream(faust.Stream):
             # committed and a restart reads them again (take_events acks them).
             for event in batch:
                 await self.ack(event)
-            if events:  # taken while the batch was processed, the channel not yet drained
+            # Events taken while the batch was processed wait until the
+            # channel is drained too (add_to_batch sets ``ready`` then): the
+            # stream moves one event per turn of the loop, so taking them
+            # as soon as the agent is back would take a few at a time, each
+            # batch paying its fixed cost, while a backlog grew behind them.
+            if events and drained():
                 ready.set()
             room.set()
 

@@ -173,3 +173,40 @@ def test_a_message_the_consumer_marked_stale_is_skipped_by_the_stream():
 
     asyncio.run(main())
     assert batches == [[2]]
+
+
+backlog: list = []  # events the agent finds waiting after its first batch
+backlog_batches: list[int] = []
+
+
+@app.agent()
+async def collect_while_yielding(stream):
+    async for events in stream.take_arrived(1000):
+        backlog_batches.append(len(events))
+        if backlog:  # a backlog builds up while the first batch is processed
+            for event in backlog:
+                stream.channel.queue.put_nowait(event)
+            backlog.clear()
+        for _ in range(5):  # processing gives way to the loop, as sending does
+            await asyncio.sleep(0)
+        progress.set()
+        yield len(events)
+
+
+def test_a_backlog_goes_in_one_batch_although_the_agent_gives_way_while_it_works():
+    # The stream moves one event per turn of the loop into the batch. Were the
+    # agent to take what has been moved so far as soon as it comes back, it
+    # would take a few events at a time, never catching up with the backlog.
+    async def main():
+        async with collect_while_yielding.test_context() as agent:
+            channel = agent.stream().channel
+            for offset in range(1, 301):
+                message = agent.to_message(key=None, value=offset, offset=offset)
+                backlog.append(await channel.decode(message))
+            await agent.put(0)
+            await until(lambda: sum(backlog_batches) == 301)
+
+    backlog_batches.clear()
+    asyncio.run(main())
+    assert backlog_batches[0] == 1
+    assert len(backlog_batches) <= 3, backlog_batches
