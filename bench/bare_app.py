@@ -1,23 +1,31 @@
-"""The floor of ``make bench``: a Faust agent that only decodes and counts.
+"""The floors of ``make bench``: a stock Faust agent that does next to nothing.
 
-Same topic, same broker, same Faust settings as a txwatch worker, nothing
-else: whatever txwatch adds on top of this costs throughput. It writes the
-time of its first and last event to ``BENCH_RESULT`` when it has seen
-``BENCH_COUNT`` events.
+Same broker, same Faust settings as a txwatch worker, nothing else:
+whatever txwatch adds on top of this costs throughput or latency.
+
+- ``BENCH_MODE=events`` (default) or ``take``: it decodes and counts
+  ``BENCH_TOPIC``, and writes the time of its first and last event to
+  ``BENCH_RESULT`` when it has seen ``BENCH_COUNT`` events (throughput).
+- ``BENCH_MODE=forward``: it decodes ``BENCH_TOPIC`` and forwards one
+  transaction in 50 (chosen by its id, about txwatch's alert share) to
+  ``BENCH_FORWARD_TOPIC``, where the bench times them (latency).
 """
 
 from __future__ import annotations
 
 import os
 import time
+import zlib
 from pathlib import Path
 
 import faust
 import orjson
 
 TOPIC = os.environ["BENCH_TOPIC"]
-COUNT = int(os.environ["BENCH_COUNT"])
-RESULT = Path(os.environ["BENCH_RESULT"])
+MODE = os.environ.get("BENCH_MODE", "events")
+COUNT = int(os.environ.get("BENCH_COUNT", "0"))
+RESULT = Path(os.environ.get("BENCH_RESULT", "bare-result.json"))
+FORWARD_TOPIC = os.environ.get("BENCH_FORWARD_TOPIC", "")
 
 app = faust.App(
     os.environ.get("BENCH_APP_ID", "txwatch-bench-bare"),
@@ -26,12 +34,11 @@ app = faust.App(
     web_port=int(os.environ.get("WEB_PORT", "6099")),
     web_bind="127.0.0.1",
     web_host="127.0.0.1",
-    producer_linger=0.01,
+    # txwatch's own sends never linger (app/batching.py), so the forwarder's don't either.
+    producer_linger=0.0 if MODE == "forward" else 0.01,
 )
 transactions = app.topic(TOPIC, key_serializer="raw", value_serializer="raw")
-
-
-MODE = os.environ.get("BENCH_MODE", "events")
+forwarded = app.topic(FORWARD_TOPIC or TOPIC, key_serializer="raw", value_serializer="raw")
 
 
 class Tally:
@@ -53,12 +60,18 @@ class Tally:
 
 @app.agent(transactions)
 async def count(stream):
-    """Decode every message and count it; report once ``COUNT`` are in."""
+    """Decode every message and count it, or forward one in 50 (see the module's doc)."""
     tally = Tally()
     if MODE == "take":  # batches, as txwatch's agent takes them
         async for events in stream.take_events(500, within=0.03):
             for event in events:
                 tally.add(event)
+        return
+    if MODE == "forward":
+        async for event in stream.events():
+            tx_id = orjson.loads(event.value)["transaction_id"]
+            if zlib.crc32(tx_id.encode()) % 50 == 0:
+                await forwarded.send(key=event.key, value=event.value)
         return
     async for event in stream.events():
         tally.add(event)

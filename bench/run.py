@@ -6,7 +6,8 @@ Prints progress to stderr, then a table and one JSON line to stdout:
     transactions (default 200,000 for 100,000 users);
 (b) the floor: a bare Faust agent that only decodes and counts the same data;
 (c) the ceiling: a raw aiokafka consumer decoding the same data;
-(d) p50/p99 produce-to-alert (and produce-to-score) latency at a fixed rate;
+(d) p50/p99 produce-to-alert latency at fixed rates, and its floor: the same
+    runs through a stock Faust agent that forwards one transaction in 50;
 (e) the worker's peak RSS after (a) and (d);
 (f) the throughput of two workers sharing the partitions.
 
@@ -264,6 +265,35 @@ def measure_bare(opts: Options, env: dict[str, str], topic: str) -> float:
     return (opts.count - 1) / (times["last"] - times["first"])
 
 
+def measure_floor_latency(
+    opts: Options, env: dict[str, str], servers: str, messages: list[tuple[bytes, bytes]]
+) -> list[dict[str, Any]]:
+    """(d) floor: the same paced runs through a stock Faust agent that forwards 1 in 50."""
+    prefix = f"bench-{opts.run_id}-c-"
+    for topic in ("transactions", "alerts"):
+        asyncio.run(create_topic(servers, prefix + topic, opts.partitions))
+    floor_env = {
+        **env,
+        "BENCH_MODE": "forward",
+        "BENCH_TOPIC": f"{prefix}transactions",
+        "BENCH_FORWARD_TOPIC": f"{prefix}alerts",
+        "BENCH_APP_ID": f"txwatch-bench-{opts.run_id}-floor",
+        "TOPIC_PARTITIONS": str(opts.partitions),
+    }
+    measured = []
+    with workers(Worker("floor", "bench.bare_app", floor_env, opts.workdir)) as fleet:
+        fleet[0].wait_ready()
+        for rate in opts.rates:
+            say(f"(d) floor: a stock Faust agent forwarding, at {rate}/s")
+            chunk = messages[: rate * opts.latency_seconds]
+            messages = messages[rate * opts.latency_seconds :]
+            measured.append(
+                asyncio.run(paced_latency(servers, prefix, chunk, rate, opts.partitions))
+            )
+            say(f"(d) floor: {measured[-1]}")
+    return measured
+
+
 @dataclass
 class Run:
     """Throughput of workers over one stream, from polling their /stats."""
@@ -459,7 +489,8 @@ def run(opts: Options) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "count": opts.count, "users": opts.users}
     ensure_model(opts, env)
 
-    extra = sum(opts.rates) * opts.latency_seconds if "latency" in opts.steps else 0
+    # The latency runs take fresh transactions: txwatch's, then the floor's.
+    extra = 2 * sum(opts.rates) * opts.latency_seconds if "latency" in opts.steps else 0
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
     messages = [
@@ -506,6 +537,8 @@ def run(opts: Options) -> dict[str, Any]:
                         say(f"(d) {measured}")
                 results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
                 say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
+        if "latency" in opts.steps:
+            results["floor_latency"] = measure_floor_latency(opts, env, servers, later)
         if "two" in opts.steps:
             two_env = {**pipeline_env(opts, env, "b"), "TXWATCH_TOPIC_PREFIX": f"{prefix}b-"}
             pair = (Worker("two-1", "app", two_env, opts.workdir),
@@ -543,6 +576,9 @@ def table(results: dict[str, Any]) -> str:
         (f"(d) produce→alert p99 at {latency.get('rate')}/s", latency.get("alert_p99_ms"), "ms"),
         *[(f"    p50 / p99 at {m['rate']}/s", f"{m['alert_p50_ms']} / {m['alert_p99_ms']}", "ms")
           for m in latencies[1:]],
+        *[(f"    floor: stock Faust agent at {m['rate']}/s",
+           f"{m['alert_p50_ms']} / {m['alert_p99_ms']}", "ms")
+          for m in results.get("floor_latency", [])],
         ("(e) worker peak RSS", results.get("worker_peak_rss_mb"), "MB"),
         ("(f) full pipeline, 2 workers", results.get("two_workers_per_s"), "tx/s"),
     ]  # fmt: skip
