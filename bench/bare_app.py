@@ -23,9 +23,11 @@ import orjson
 
 TOPIC = os.environ["BENCH_TOPIC"]
 MODE = os.environ.get("BENCH_MODE", "events")
-COUNT = int(os.environ.get("BENCH_COUNT", "0"))
-RESULT = Path(os.environ.get("BENCH_RESULT", "bare-result.json"))
-FORWARD_TOPIC = os.environ.get("BENCH_FORWARD_TOPIC", "")
+FORWARDING = MODE == "forward"
+# Each mode's settings are required in that mode: a bench run missing one fails at start.
+COUNT = 0 if FORWARDING else int(os.environ["BENCH_COUNT"])
+RESULT = Path(os.environ["BENCH_RESULT"] if not FORWARDING else os.devnull)
+FORWARD_TOPIC = os.environ["BENCH_FORWARD_TOPIC"] if FORWARDING else TOPIC
 
 app = faust.App(
     os.environ.get("BENCH_APP_ID", "txwatch-bench-bare"),
@@ -35,10 +37,10 @@ app = faust.App(
     web_bind="127.0.0.1",
     web_host="127.0.0.1",
     # txwatch's own sends never linger (app/batching.py), so the forwarder's don't either.
-    producer_linger=0.0 if MODE == "forward" else 0.01,
+    producer_linger=0.0 if FORWARDING else 0.01,
 )
 transactions = app.topic(TOPIC, key_serializer="raw", value_serializer="raw")
-forwarded = app.topic(FORWARD_TOPIC or TOPIC, key_serializer="raw", value_serializer="raw")
+forwarded = app.topic(FORWARD_TOPIC, key_serializer="raw", value_serializer="raw")
 
 
 class Tally:
@@ -67,7 +69,7 @@ async def count(stream):
             for event in events:
                 tally.add(event)
         return
-    if MODE == "forward":
+    if FORWARDING:
         async for event in stream.events():
             tx_id = orjson.loads(event.value)["transaction_id"]
             if zlib.crc32(tx_id.encode()) % 50 == 0:
