@@ -55,9 +55,10 @@ app = faust.App(
     Stream=Stream,
     **faust_defaults(),
 )
-# Faust's consumer with three changes: records dropped at a rebalance are read
-# again, so are those dropped when Faust clears the streams' buffers, and
-# messages are handed over without tasks (app/consumer.py).
+# Faust's consumer with four changes: records dropped at a rebalance are read
+# again, so are those dropped when Faust clears the streams' buffers,
+# messages are handed over without tasks, and its livelock check no longer
+# crashes on a partition being reset (app/consumer.py).
 use_txwatch_consumer(app)
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;

@@ -3,10 +3,13 @@ and how it reads again after Faust clears the streams' buffers."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.consumer.fetcher import OffsetResetStrategy
+from aiokafka.consumer.subscription_state import Assignment
 from faust.transport.drivers import aiokafka as aiokafka_driver
 
 from app import app
@@ -163,3 +166,29 @@ def test_nothing_is_handed_over_until_the_seek_back_succeeds(consumer, monkeypat
     stub.seek_error = None
     assert fetch(consumer) == [1]
     assert stub.seeks == 3
+
+
+def test_the_livelock_check_skips_a_partition_whose_position_is_being_reset(monkeypatch):
+    # Faust checks every few seconds that each partition's events flow; it
+    # read the position of one being reset (after a seek to the beginning,
+    # until the broker answers) and aiokafka's assertion crashed the worker.
+    tp = TopicPartition("transactions", 0)
+    thread = app.consumer._thread
+    monkeypatch.setattr(thread, "time_started", 0.0, raising=False)  # set when it starts
+    now = thread.tp_fetch_request_timeout_secs + 1.0
+
+    async def main():  # aiokafka's partition states need a running loop
+        assignment = Assignment({tp})
+        state = assignment.state_value(tp)
+        state.await_reset(OffsetResetStrategy.EARLIEST)
+        state.timestamp = now * 1000  # fetched just now
+        subscriptions = SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))
+        fetcher = SimpleNamespace(_subscriptions=subscriptions)
+        monkeypatch.setattr(thread, "_ensure_consumer", lambda: SimpleNamespace(_fetcher=fetcher))
+
+        thread.verify_event_path(now, tp)  # no AssertionError
+
+        state.reset_to(5)  # once positioned, Faust's check runs as before
+        thread.verify_event_path(now, tp)
+
+    asyncio.run(main())
