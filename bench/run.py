@@ -265,6 +265,9 @@ def measure_bare(opts: Options, env: dict[str, str], topic: str) -> float:
     return (opts.count - 1) / (times["last"] - times["first"])
 
 
+FLOOR_WARMUP_SECONDS = 5
+
+
 def measure_floor_latency(
     opts: Options, env: dict[str, str], servers: str, messages: list[tuple[bytes, bytes]]
 ) -> list[dict[str, Any]]:
@@ -283,6 +286,15 @@ def measure_floor_latency(
     measured = []
     with workers(Worker("floor", "bench.bare_app", floor_env, opts.workdir)) as fleet:
         fleet[0].wait_ready()
+        # Not timed: a fresh worker's first seconds (its first fetches and
+        # sends). txwatch's worker is timed warm, after (a).
+        rate = max(opts.rates)
+        warmup, messages = (
+            messages[: rate * FLOOR_WARMUP_SECONDS],
+            messages[rate * FLOOR_WARMUP_SECONDS :],
+        )
+        say(f"(d) floor: warming up at {rate}/s for {FLOOR_WARMUP_SECONDS}s")
+        asyncio.run(paced_latency(servers, prefix, warmup, rate, opts.partitions))
         for rate in opts.rates:
             say(f"(d) floor: a stock Faust agent forwarding, at {rate}/s")
             chunk = messages[: rate * opts.latency_seconds]
@@ -490,7 +502,11 @@ def run(opts: Options) -> dict[str, Any]:
     ensure_model(opts, env)
 
     # The latency runs take fresh transactions: txwatch's, then the floor's.
-    extra = 2 * sum(opts.rates) * opts.latency_seconds if "latency" in opts.steps else 0
+    extra = (
+        2 * sum(opts.rates) * opts.latency_seconds + max(opts.rates) * FLOOR_WARMUP_SECONDS
+        if "latency" in opts.steps
+        else 0
+    )
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
     messages = [
