@@ -28,7 +28,7 @@ from app.batching import BatchedSends
 from app.counters import counters
 from app.detection import detector
 from app.logs import undo_spinner_debug_level
-from app.topics import OutputPartitions, declare_output_topics, transactions_topic
+from app.topics import OutputPartitions, declare_topics, transactions_topic
 from models.detector import Detector
 from tables.users import UserStore
 
@@ -138,7 +138,7 @@ async def forget_handled_offsets(app, assigned, **kwargs) -> None:
 @app.agent(transactions_topic)
 async def score_transactions(stream):
     """Consume ``transactions``; emit every verdict to ``scores``, flagged ones to ``alerts``."""
-    await declare_output_topics()
+    await declare_topics()
     undo_spinner_debug_level()
     sends = BatchedSends(app.producer._ensure_producer())
     scorer = Scorer(detector(), sends, await OutputPartitions.discover(), handled)

@@ -40,6 +40,9 @@ def faust_defaults() -> dict[str, Any]:
         # The agent hands over one batch per partition and batch of events.
         "producer_max_batch_size": 256 * 1024,  # PRODUCER_MAX_BATCH_SIZE (bytes)
         "table_standby_replicas": 1,  # TABLE_STANDBY_REPLICAS
+        # Faust's 5 minutes: a topic missing from the consumer's metadata when
+        # partitions are assigned (just created) was not read for that long.
+        "consumer_metadata_max_age_ms": 30_000,  # CONSUMER_METADATA_MAX_AGE_MS
         # Error answers in JSON everywhere, and request bodies no larger
         # than a transaction needs (aiohttp answers 413 beyond it).
         "web_application_options": {

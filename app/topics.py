@@ -36,13 +36,18 @@ def assigned_transactions_partitions() -> list[TP]:
     return sorted(tp for tp in app.consumer.assignment() if tp.topic == source)
 
 
-async def declare_output_topics() -> None:
-    """Create the topics txwatch writes to but does not read, if missing.
+async def declare_topics() -> None:
+    """Create ``transactions`` and the topics txwatch writes to, if missing.
 
-    Faust creates only the topics a worker consumes; sending to a topic that
-    does not exist would stall the producer instead.
+    Faust creates only the topics a worker consumes, and sending to a topic
+    that does not exist would stall the producer. Faust creates
+    ``transactions`` too, but only just before the consumer subscribes: the
+    group's leader could then assign partitions from metadata that did not
+    show the new topic yet, and no worker read ``transactions`` until the
+    next metadata refresh. Created here, when the agent starts, it exists a
+    good while before that.
     """
-    for topic in (scores_topic, alerts_topic, dead_letters_topic):
+    for topic in (transactions_topic, scores_topic, alerts_topic, dead_letters_topic):
         await topic.maybe_declare()
 
 

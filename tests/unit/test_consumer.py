@@ -192,3 +192,13 @@ def test_the_livelock_check_skips_a_partition_whose_position_is_being_reset(monk
         thread.verify_event_path(now, tp)
 
     asyncio.run(main())
+
+
+def test_the_worker_consumer_refreshes_its_metadata_every_30_seconds():
+    # Faust's default is 5 minutes: a topic created just as the group assigned
+    # partitions (so missing from the leader's metadata) went unread that long.
+    async def main():
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        return consumer._client._metadata_max_age_ms
+
+    assert asyncio.run(main()) == 30_000
