@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,26 +283,36 @@ def measure_floor_latency(
         "BENCH_APP_ID": f"txwatch-bench-{opts.run_id}-floor",
         "TOPIC_PARTITIONS": str(opts.partitions),
     }
-    measured = []
     with workers(Worker("floor", "bench.bare_app", floor_env, opts.workdir)) as fleet:
         fleet[0].wait_ready()
         # Not timed: a fresh worker's first seconds (its first fetches and
         # sends). txwatch's worker is timed warm, after (a).
         rate = max(opts.rates)
-        warmup, messages = (
-            messages[: rate * FLOOR_WARMUP_SECONDS],
-            messages[rate * FLOOR_WARMUP_SECONDS :],
-        )
+        warmup = rate * FLOOR_WARMUP_SECONDS
         say(f"(d) floor: warming up at {rate}/s for {FLOOR_WARMUP_SECONDS}s")
-        asyncio.run(paced_latency(servers, prefix, warmup, rate, opts.partitions))
-        for rate in opts.rates:
-            say(f"(d) floor: a stock Faust agent forwarding, at {rate}/s")
-            chunk = messages[: rate * opts.latency_seconds]
-            messages = messages[rate * opts.latency_seconds :]
-            measured.append(
-                asyncio.run(paced_latency(servers, prefix, chunk, rate, opts.partitions))
-            )
-            say(f"(d) floor: {measured[-1]}")
+        asyncio.run(paced_latency(servers, prefix, messages[:warmup], rate, opts.partitions))
+        return paced_runs(opts, servers, prefix, messages[warmup:], "(d) floor:")
+
+
+def paced_runs(
+    opts: Options,
+    servers: str,
+    prefix: str,
+    messages: list[tuple[bytes, bytes]],
+    label: str,
+    before_each: Callable[[], None] = lambda: None,
+) -> list[dict[str, Any]]:
+    """One :func:`paced_latency` run per rate of ``opts``, each on the next fresh messages."""
+    measured = []
+    for rate in opts.rates:
+        before_each()
+        say(f"{label} latency at {rate}/s for {opts.latency_seconds}s")
+        chunk, messages = (
+            messages[: rate * opts.latency_seconds],
+            messages[rate * opts.latency_seconds :],
+        )
+        measured.append(asyncio.run(paced_latency(servers, prefix, chunk, rate, opts.partitions)))
+        say(f"{label} {measured[-1]}")
     return measured
 
 
@@ -502,10 +512,9 @@ def run(opts: Options) -> dict[str, Any]:
     ensure_model(opts, env)
 
     # The latency runs take fresh transactions: txwatch's, then the floor's.
+    latency_count = sum(opts.rates) * opts.latency_seconds
     extra = (
-        2 * sum(opts.rates) * opts.latency_seconds + max(opts.rates) * FLOOR_WARMUP_SECONDS
-        if "latency" in opts.steps
-        else 0
+        2 * latency_count + max(opts.rates) * FLOOR_WARMUP_SECONDS if "latency" in opts.steps else 0
     )
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
@@ -538,23 +547,16 @@ def run(opts: Options) -> dict[str, Any]:
                 results["full_pipeline_cpu_us_per_event"] = round(full.cpu_us_per_event or 0)
                 say(f"(a) full pipeline: {full.rate:,.0f}/s over {full.seconds:.1f}s")
                 if "latency" in opts.steps:
-                    results["latency"] = []
-                    for rate in opts.rates:
-                        wait_caught_up(fleet[0])
-                        say(f"(d) latency at {rate}/s for {opts.latency_seconds}s")
-                        chunk, later = (
-                            later[: rate * opts.latency_seconds],
-                            later[rate * opts.latency_seconds :],
-                        )
-                        measured = asyncio.run(
-                            paced_latency(servers, f"{prefix}a-", chunk, rate, opts.partitions)
-                        )
-                        results["latency"].append(measured)
-                        say(f"(d) {measured}")
+                    results["latency"] = paced_runs(
+                        opts, servers, f"{prefix}a-", later[:latency_count], "(d)",
+                        before_each=lambda: wait_caught_up(fleet[0]),
+                    )  # fmt: skip
                 results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
                 say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
         if "latency" in opts.steps:
-            results["floor_latency"] = measure_floor_latency(opts, env, servers, later)
+            results["floor_latency"] = measure_floor_latency(
+                opts, env, servers, later[latency_count:]
+            )
         if "two" in opts.steps:
             two_env = {**pipeline_env(opts, env, "b"), "TXWATCH_TOPIC_PREFIX": f"{prefix}b-"}
             pair = (Worker("two-1", "app", two_env, opts.workdir),
