@@ -6,13 +6,16 @@ Prints progress to stderr, then a table and one JSON line to stdout:
     transactions (default 200,000 for 100,000 users);
 (b) the floor: a bare Faust agent that only decodes and counts the same data;
 (c) the ceiling: a raw aiokafka consumer decoding the same data;
-(d) p50/p99 produce-to-alert latency at fixed rates, and its floor: the same
-    runs through a stock Faust agent that forwards one transaction in 50;
+(d) p50/p99 produce-to-alert latency at fixed rates, with the share of a core
+    the worker used meanwhile, and its floor: the same runs through a stock
+    Faust agent that forwards one transaction in 50;
 (e) the worker's peak RSS after (a) and (d);
 (f) the throughput of two workers sharing the partitions.
 
 Everything runs in topics, consumer groups and databases of its own, removed
-at the end; the workers' logs stay in ``var/bench/<run>/``.
+at the end; the workers' logs stay in ``var/bench/<run>/``. A step that fails
+is reported as failed, with why, and the others still run; the exit status
+is then 1.
 """
 
 from __future__ import annotations
@@ -291,7 +294,7 @@ def measure_floor_latency(
         warmup = rate * FLOOR_WARMUP_SECONDS
         say(f"(d) floor: warming up at {rate}/s for {FLOOR_WARMUP_SECONDS}s")
         asyncio.run(paced_latency(servers, prefix, messages[:warmup], rate, opts.partitions))
-        return paced_runs(opts, servers, prefix, messages[warmup:], "(d) floor:")
+        return paced_runs(opts, servers, prefix, messages[warmup:], "(d) floor:", fleet[0])
 
 
 def paced_runs(
@@ -300,9 +303,11 @@ def paced_runs(
     prefix: str,
     messages: list[tuple[bytes, bytes]],
     label: str,
+    worker: Worker,
     before_each: Callable[[], None] = lambda: None,
 ) -> list[dict[str, Any]]:
-    """One :func:`paced_latency` run per rate of ``opts``, each on the next fresh messages."""
+    """One :func:`paced_latency` run per rate of ``opts``, each on the next fresh messages,
+    with the share of one core ``worker`` used meanwhile."""
     measured = []
     for rate in opts.rates:
         before_each()
@@ -311,7 +316,11 @@ def paced_runs(
             messages[: rate * opts.latency_seconds],
             messages[rate * opts.latency_seconds :],
         )
-        measured.append(asyncio.run(paced_latency(servers, prefix, chunk, rate, opts.partitions)))
+        measured.append(
+            asyncio.run(
+                paced_latency(servers, prefix, chunk, rate, opts.partitions, worker.cpu_seconds)
+            )
+        )
         say(f"{label} {measured[-1]}")
     return measured
 
@@ -373,12 +382,19 @@ def drop_databases(env: dict[str, str], run_id: str) -> None:
 
 
 async def paced_latency(
-    servers: str, prefix: str, messages: list[tuple[bytes, bytes]], rate: int, partitions: int
+    servers: str,
+    prefix: str,
+    messages: list[tuple[bytes, bytes]],
+    rate: int,
+    partitions: int,
+    cpu_seconds: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """(d) Send at ``rate``/s; how long each alert took from being sent to being readable.
 
     Only ``alerts`` is read (a few per cent of the traffic), so that measuring
-    takes little of the CPU the worker shares with this process.
+    takes little of the CPU the worker shares with this process. Given the
+    worker's ``cpu_seconds``, also the share of a core it used while the
+    messages were sent.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=servers, group_id=None, auto_offset_reset="latest"
@@ -406,6 +422,7 @@ async def paced_latency(
                             latencies.append(now - sent_at[tx_id])
 
         collector = asyncio.create_task(collect())
+        cpu_at_start = cpu_seconds() if cpu_seconds else 0.0
         started = time.monotonic()
         for i, (key, value) in enumerate(messages):
             due = started + i / rate
@@ -414,7 +431,9 @@ async def paced_latency(
             tx_id = orjson.loads(value)["transaction_id"].encode()
             sent_at[tx_id] = time.time()
             await producer.send(f"{prefix}transactions", value=value, key=key)
-        achieved = len(messages) / (time.monotonic() - started)
+        sending = time.monotonic() - started
+        achieved = len(messages) / sending
+        cpu_share = (cpu_seconds() - cpu_at_start) / sending if cpu_seconds else None
         await asyncio.sleep(5)  # the last alerts' way out
         collector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -436,6 +455,7 @@ async def paced_latency(
         "alerts": len(latencies),
         "alert_p50_ms": pct(50),
         "alert_p99_ms": pct(99),
+        **({"worker_cpu_pct": round(100 * cpu_share)} if cpu_share is not None else {}),
     }
 
 
@@ -503,6 +523,18 @@ def ensure_model(opts: Options, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+@contextlib.contextmanager
+def step(results: dict[str, Any], *names: str) -> Iterator[None]:
+    """Run one step; if it fails, note why under each of ``names`` and go on with the rest."""
+    try:
+        yield
+    except Exception as exc:  # one step's failure must not cost the other steps' figures
+        reason = str(exc) or type(exc).__name__
+        for name in names:
+            results.setdefault("failed", {}).setdefault(name, reason)
+        say(f"{'/'.join(names)} failed: {reason}")
+
+
 def run(opts: Options) -> dict[str, Any]:
     env = {**os.environ, **stack_env()}
     servers = bootstrap(env)
@@ -530,47 +562,28 @@ def run(opts: Options) -> dict[str, Any]:
         say(f"pre-produced {len(stream):,} transactions at {rate:,.0f}/s")
 
         if "raw" in opts.steps:
-            results["raw_aiokafka_per_s"] = round(
-                asyncio.run(raw_consume(servers, topic, opts.count))
-            )
-            say(f"(c) raw aiokafka: {results['raw_aiokafka_per_s']:,}/s")
+            with step(results, "raw"):
+                results["raw_aiokafka_per_s"] = round(
+                    asyncio.run(raw_consume(servers, topic, opts.count))
+                )
+                say(f"(c) raw aiokafka: {results['raw_aiokafka_per_s']:,}/s")
         if "bare" in opts.steps:
-            results["bare_faust_per_s"] = round(measure_bare(opts, env, topic))
-            say(f"(b) bare Faust agent: {results['bare_faust_per_s']:,}/s")
-        if "full" in opts.steps or "latency" in opts.steps:
-            full_env = {**pipeline_env(opts, env, "a"), "TXWATCH_TOPIC_PREFIX": f"{prefix}a-"}
-            with workers(Worker("full", "app", full_env, opts.workdir)) as fleet:
-                fleet[0].wait_ready()
-                say("(a) full pipeline, one worker")
-                full = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
-                results["full_pipeline_per_s"] = round(full.rate)
-                results["full_pipeline_cpu_us_per_event"] = round(full.cpu_us_per_event or 0)
-                say(f"(a) full pipeline: {full.rate:,.0f}/s over {full.seconds:.1f}s")
-                if "latency" in opts.steps:
-                    results["latency"] = paced_runs(
-                        opts, servers, f"{prefix}a-", later[:latency_count], "(d)",
-                        before_each=lambda: wait_caught_up(fleet[0]),
-                    )  # fmt: skip
-                results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
-                say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
+            with step(results, "bare"):
+                results["bare_faust_per_s"] = round(measure_bare(opts, env, topic))
+                say(f"(b) bare Faust agent: {results['bare_faust_per_s']:,}/s")
+        on_full = [name for name in ("full", "latency") if name in opts.steps]
+        if on_full:
+            with step(results, *on_full):
+                measure_full(opts, env, servers, prefix, later[:latency_count], results)
         if "latency" in opts.steps:
-            results["floor_latency"] = measure_floor_latency(
-                opts, env, servers, later[latency_count:]
-            )
+            with step(results, "floor"):
+                results["floor_latency"] = measure_floor_latency(
+                    opts, env, servers, later[latency_count:]
+                )
         if "two" in opts.steps:
-            two_env = {**pipeline_env(opts, env, "b"), "TXWATCH_TOPIC_PREFIX": f"{prefix}b-"}
-            pair = (Worker("two-1", "app", two_env, opts.workdir),
-                    Worker("two-2", "app", two_env, opts.workdir))  # fmt: skip
-            with workers(*pair) as fleet:
-                for worker in fleet:
-                    worker.wait_ready()
-                wait_split(fleet, opts.partitions)
-                say("(f) two workers: producing the same stream to their topic")
-                produced = asyncio.run(produce_all(servers, f"{prefix}b-transactions", stream))
-                say(f"  produced at {produced:,.0f}/s")
-                two = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
-                results["two_workers_per_s"] = round(two.rate)
-                say(f"(f) two workers: {two.rate:,.0f}/s")
+            with step(results, "two"):
+                two = measure_two(opts, env, servers, prefix, stream)
+                results["two_workers_per_s"] = round(two)
     finally:
         asyncio.run(delete_topics(servers, prefix))
         drop_databases(env, opts.run_id)
@@ -581,33 +594,101 @@ def run(opts: Options) -> dict[str, Any]:
     return results
 
 
+def measure_full(
+    opts: Options,
+    env: dict[str, str],
+    servers: str,
+    prefix: str,
+    fresh: list[tuple[bytes, bytes]],
+    results: dict[str, Any],
+) -> None:
+    """(a), then (d) on ``fresh`` messages if asked, then (e): one worker, into ``results``."""
+    full_env = {**pipeline_env(opts, env, "a"), "TXWATCH_TOPIC_PREFIX": f"{prefix}a-"}
+    with workers(Worker("full", "app", full_env, opts.workdir)) as fleet:
+        fleet[0].wait_ready()
+        say("(a) full pipeline, one worker")
+        full = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
+        results["full_pipeline_per_s"] = round(full.rate)
+        results["full_pipeline_cpu_us_per_event"] = round(full.cpu_us_per_event or 0)
+        say(f"(a) full pipeline: {full.rate:,.0f}/s over {full.seconds:.1f}s")
+        if "latency" in opts.steps:
+            with step(results, "latency"):
+                results["latency"] = paced_runs(
+                    opts, servers, f"{prefix}a-", fresh, "(d)", fleet[0],
+                    before_each=lambda: wait_caught_up(fleet[0]),
+                )  # fmt: skip
+        results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
+        say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
+
+
+def measure_two(
+    opts: Options,
+    env: dict[str, str],
+    servers: str,
+    prefix: str,
+    stream: list[tuple[bytes, bytes]],
+) -> float:
+    """(f): the combined throughput of two workers sharing the partitions of ``stream``."""
+    two_env = {**pipeline_env(opts, env, "b"), "TXWATCH_TOPIC_PREFIX": f"{prefix}b-"}
+    pair = (Worker("two-1", "app", two_env, opts.workdir),
+            Worker("two-2", "app", two_env, opts.workdir))  # fmt: skip
+    with workers(*pair) as fleet:
+        for worker in fleet:
+            worker.wait_ready()
+        wait_split(fleet, opts.partitions)
+        say("(f) two workers: producing the same stream to their topic")
+        produced = asyncio.run(produce_all(servers, f"{prefix}b-transactions", stream))
+        say(f"  produced at {produced:,.0f}/s")
+        two = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
+        say(f"(f) two workers: {two.rate:,.0f}/s")
+        return two.rate
+
+
 def table(results: dict[str, Any]) -> str:
+    """The results as a table, a failed step's figures shown as failed and why below."""
+    failed = results.get("failed", {})
     latencies = results.get("latency") or [{}]
     latency = latencies[0]
+    at = f"{latency['rate']}/s" if "rate" in latency else "the first rate"
+
+    def runs(measured: dict[str, Any]) -> str:
+        cpu = measured.get("worker_cpu_pct")
+        shown = f"{measured['alert_p50_ms']} / {measured['alert_p99_ms']}"
+        return shown if cpu is None else f"{shown} ({cpu}%)"
+
+    # (step, name, value, unit): a value is None when its step failed or did not run.
     rows = [
-        ("(a) full pipeline, 1 worker", results.get("full_pipeline_per_s"), "tx/s"),
-        ("    CPU per transaction", results.get("full_pipeline_cpu_us_per_event"), "µs"),
-        ("(b) floor: bare Faust agent", results.get("bare_faust_per_s"), "events/s"),
-        ("(c) ceiling: raw aiokafka + JSON", results.get("raw_aiokafka_per_s"), "msg/s"),
-        ("    (a) / (b)", results.get("full_to_floor"), ""),
-        (f"(d) produce→alert p50 at {latency.get('rate')}/s", latency.get("alert_p50_ms"), "ms"),
-        (f"(d) produce→alert p99 at {latency.get('rate')}/s", latency.get("alert_p99_ms"), "ms"),
-        *[(f"    p50 / p99 at {m['rate']}/s", f"{m['alert_p50_ms']} / {m['alert_p99_ms']}", "ms")
+        ("full", "(a) full pipeline, 1 worker", results.get("full_pipeline_per_s"), "tx/s"),
+        ("full", "    CPU per transaction", results.get("full_pipeline_cpu_us_per_event"), "µs"),
+        ("bare", "(b) floor: bare Faust agent", results.get("bare_faust_per_s"), "events/s"),
+        ("raw", "(c) ceiling: raw aiokafka + JSON", results.get("raw_aiokafka_per_s"), "msg/s"),
+        ("", "    (a) / (b)", results.get("full_to_floor"), ""),
+        ("latency", f"(d) produce→alert p50 at {at}",
+         latency.get("alert_p50_ms"), "ms"),
+        ("latency", f"(d) produce→alert p99 at {at}",
+         latency.get("alert_p99_ms"), "ms"),
+        ("latency", "    worker CPU meanwhile", latency.get("worker_cpu_pct"), "% of a core"),
+        *[("latency", f"    p50 / p99 at {m['rate']}/s", runs(m), "ms (worker CPU %)")
           for m in latencies[1:]],
-        *[(f"    floor: stock Faust agent at {m['rate']}/s",
-           f"{m['alert_p50_ms']} / {m['alert_p99_ms']}", "ms")
-          for m in results.get("floor_latency", [])],
-        ("(e) worker peak RSS", results.get("worker_peak_rss_mb"), "MB"),
-        ("(f) full pipeline, 2 workers", results.get("two_workers_per_s"), "tx/s"),
+        *[("floor", f"    floor: stock Faust agent at {m['rate']}/s", runs(m), "ms (worker CPU %)")
+          for m in results.get("floor_latency") or [{}] if m],
+        *[("floor", "    floor: stock Faust agent", None, "ms")
+          for _ in [1] if "floor" in failed],
+        ("full", "(e) worker peak RSS", results.get("worker_peak_rss_mb"), "MB"),
+        ("two", "(f) full pipeline, 2 workers", results.get("two_workers_per_s"), "tx/s"),
     ]  # fmt: skip
-    width = max(len(r[0]) for r in rows)
-    lines = [f"{'measure':<{width}}  {'value':>12}  unit", "-" * (width + 22)]
-    for name, value, unit in rows:
-        shown = "not run" if value is None else (f"{value:,}" if isinstance(value, int) else value)
-        lines.append(f"{name:<{width}}  {shown!s:>12}  {unit}")
+    width = max(len(r[1]) for r in rows)
+    lines = [f"{'measure':<{width}}  {'value':>18}  unit", "-" * (width + 40)]
+    for step_name, name, value, unit in rows:
+        if value is None:
+            shown = "failed" if step_name in failed else "not run"
+        else:
+            shown = f"{value:,}" if isinstance(value, int) else value
+        lines.append(f"{name:<{width}}  {shown!s:>18}  {unit}")
     m = results["machine"]
     lines.append(f"{results['count']:,} transactions, {results['users']:,} users; "
                  f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB")  # fmt: skip
+    lines += [f"step {name} failed: {reason}" for name, reason in failed.items()]
     return "\n".join(lines)
 
 
@@ -641,6 +722,8 @@ def main(argv: list[str] | None = None) -> None:
     results = run(opts)
     print(table(results))
     print(json.dumps(results))
+    if results.get("failed"):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The bench's report: a failed step shows as failed, with why, and the rest still shows."""
+
+import re
+
+from bench.run import table
+
+MACHINE = {"cpu": "test CPU", "cores": 2, "memory_gb": 8.0}
+
+
+def rows(text: str) -> dict[str, str]:
+    """Each table line's measure -> the rest of the line."""
+    out = {}
+    for line in text.splitlines()[2:]:
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(parts) == 2:  # not the machine's line nor a failure's
+            out[parts[0]] = parts[1]
+    return out
+
+
+def test_a_failed_step_is_shown_as_failed_with_its_reason_and_the_others_still_show():
+    results = {
+        "machine": MACHINE,
+        "count": 1000,
+        "users": 100,
+        "full_pipeline_per_s": 3700,
+        "full_pipeline_cpu_us_per_event": 250,
+        "latency": [
+            {"rate": 2000, "alert_p50_ms": 40.1, "alert_p99_ms": 120.5, "worker_cpu_pct": 85},
+            {"rate": 1000, "alert_p50_ms": 20.0, "alert_p99_ms": 55.0, "worker_cpu_pct": 70},
+        ],
+        "worker_peak_rss_mb": 340,
+        "failed": {"two": "the workers never shared the partitions"},
+    }
+
+    text = table(results)
+    shown = rows(text)
+
+    assert shown["(a) full pipeline, 1 worker"].startswith("3,700")
+    assert shown["(d) produce→alert p99 at 2000/s"].startswith("120.5")
+    assert shown["worker CPU meanwhile"].startswith("85")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%)")
+    assert shown["(f) full pipeline, 2 workers"].startswith("failed")
+    assert shown["(b) floor: bare Faust agent"].startswith("not run")
+    assert text.splitlines()[-1] == "step two failed: the workers never shared the partitions"
+
+
+def test_a_failed_floor_gets_a_row_of_its_own():
+    results = {
+        "machine": MACHINE,
+        "count": 1000,
+        "users": 100,
+        "failed": {"floor": "floor not ready in 120s"},
+    }
+
+    shown = rows(table(results))
+
+    assert shown["floor: stock Faust agent"].startswith("failed")
