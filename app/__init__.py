@@ -13,7 +13,7 @@ from typing import Any
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
-from app.consumer import use_txwatch_consumer
+from app.consumer import FetchPolicy, use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
 from app.settings import Settings
 from app.streams import Stream
@@ -58,11 +58,12 @@ app = faust.App(
     Stream=Stream,
     **faust_defaults(),
 )
-# Faust's consumer with four changes: records dropped at a rebalance are read
+# Faust's consumer with five changes: records dropped at a rebalance are read
 # again, so are those dropped when Faust clears the streams' buffers,
-# messages are handed over without tasks, and its livelock check no longer
-# crashes on a partition being reset (app/consumer.py).
-use_txwatch_consumer(app)
+# messages are handed over without tasks, its livelock check no longer
+# crashes on a partition being reset, and how long the broker may hold a
+# fetch is a setting (app/consumer.py).
+use_txwatch_consumer(app, FetchPolicy(settings.fetch_min_bytes, settings.fetch_max_wait_ms))
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
 # the sensor's per-message hooks are slimmed (app/monitor.py).

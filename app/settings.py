@@ -54,6 +54,8 @@ class Settings:
     db_probe_seconds: int = 5
     batch_size: int = 2000
     gc_threshold: int = 50_000
+    fetch_min_bytes: int = 1  # Faust's: the broker answers a fetch at the first record
+    fetch_max_wait_ms: int = 1500  # Faust's
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +88,8 @@ class Settings:
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
             batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
             gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),
+            fetch_min_bytes=_int(env, "TXWATCH_FETCH_MIN_BYTES", cls.fetch_min_bytes, 1),
+            fetch_max_wait_ms=_int(env, "TXWATCH_FETCH_MAX_WAIT_MS", cls.fetch_max_wait_ms, 1),
         )
 
     def topic(self, name: str) -> str:

@@ -4,10 +4,12 @@ and how it reads again after Faust clears the streams' buffers."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from types import SimpleNamespace
 
+import faust
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import OffsetResetStrategy
 from aiokafka.consumer.subscription_state import Assignment
 from faust.transport.drivers import aiokafka as aiokafka_driver
@@ -16,8 +18,10 @@ from app import app
 from app.consumer import (
     STALE_GENERATION,
     Consumer,
+    FetchPolicy,
     RewindingConsumerThread,
     rewinds_to_beginning,
+    use_txwatch_consumer,
 )
 
 
@@ -202,3 +206,38 @@ def test_the_worker_consumer_refreshes_its_metadata_every_30_seconds():
         return consumer._client._metadata_max_age_ms
 
     assert asyncio.run(main()) == 30_000
+
+
+def test_the_worker_consumer_fetches_as_faust_does_by_default():
+    async def main():
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
+
+    assert asyncio.run(main()) == (1, 1500)
+
+
+def test_the_worker_consumer_fetches_by_the_fetch_policy(monkeypatch):
+    monkeypatch.setattr(app.consumer, "fetch_policy", FetchPolicy(min_bytes=65536, max_wait_ms=20))
+
+    async def main():
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
+
+    assert asyncio.run(main()) == (65536, 20)
+
+
+def test_aiokafka_hands_those_attributes_to_its_fetcher_when_it_starts():
+    # The policy is set on attributes, not passed to the constructor (Faust
+    # builds the consumer): this pins where aiokafka reads them.
+    source = inspect.getsource(AIOKafkaConsumer.start)
+    assert "fetch_min_bytes=self._fetch_min_bytes" in source
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in source
+
+
+def test_use_txwatch_consumer_gives_the_app_a_consumer_with_the_policy():
+    other = faust.App("txwatch-test-policy", broker="kafka://127.0.0.1:1")
+    use_txwatch_consumer(other, FetchPolicy(min_bytes=4096, max_wait_ms=5))
+
+    assert issubclass(other.transport.Consumer, Consumer)
+    assert other.transport.Consumer.fetch_policy == FetchPolicy(4096, 5)
+    assert Consumer.fetch_policy == FetchPolicy()  # other apps keep Faust's

@@ -19,6 +19,8 @@ def test_settings_read_the_environment():
             "DATABASE_URL": "postgresql://db.example/fraud",
             "TXWATCH_ROCKSDB_CACHE_MB": "32",
             "TXWATCH_GC_THRESHOLD": "0",
+            "TXWATCH_FETCH_MIN_BYTES": "65536",
+            "TXWATCH_FETCH_MAX_WAIT_MS": "20",
         }
     )
     assert settings.app_id == "fraud-eu"
@@ -26,6 +28,7 @@ def test_settings_read_the_environment():
     assert settings.database_url == "postgresql://db.example/fraud"
     assert settings.rocksdb_cache_mb == 32
     assert settings.gc_threshold == 0
+    assert (settings.fetch_min_bytes, settings.fetch_max_wait_ms) == (65536, 20)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +38,7 @@ def test_settings_read_the_environment():
         ({"TXWATCH_ROCKSDB_CACHE_MB": "0"}, "TXWATCH_ROCKSDB_CACHE_MB=0 must be at least 1"),
         ({"TXWATCH_APP_ID": "a b"}, "TXWATCH_APP_ID='a b'"),
         ({"TXWATCH_GC_THRESHOLD": "-1"}, "TXWATCH_GC_THRESHOLD=-1 must be at least 0"),
+        ({"TXWATCH_FETCH_MAX_WAIT_MS": "0"}, "TXWATCH_FETCH_MAX_WAIT_MS=0 must be at least 1"),
     ],
 )
 def test_settings_name_the_variable_at_fault(env, message):
