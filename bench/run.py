@@ -181,11 +181,13 @@ async def create_topic(servers: str, topic: str, partitions: int) -> None:
         await admin.close()
 
 
-async def delete_topics(servers: str, prefix: str) -> None:
+async def delete_topics(servers: str, marker: str) -> None:
+    """Delete every topic whose name contains ``marker``: the run's own, and the
+    changelog and assignor topics Faust made for its workers (named after their app id)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        doomed = [t for t in await admin.list_topics() if marker in t]
         if doomed:
             await admin.delete_topics(doomed)
     finally:
