@@ -98,8 +98,8 @@ class RewindingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         """Faust's aiokafka consumer, fetching by the :class:`FetchPolicy` of the consumer."""
         consumer = super()._create_worker_consumer(transport)
         policy: FetchPolicy = self.consumer.fetch_policy  # type: ignore[attr-defined]
-        # Faust passes neither to aiokafka, which reads them from these
-        # attributes when it starts (pinned by a unit test).
+        # Faust fixes the wait at 1.5 s and passes no minimum; aiokafka reads
+        # both from these attributes when it starts (pinned by a unit test).
         consumer._fetch_min_bytes = policy.min_bytes
         consumer._fetch_max_wait_ms = policy.max_wait_ms
         return consumer
