@@ -198,32 +198,30 @@ def test_the_livelock_check_skips_a_partition_whose_position_is_being_reset(monk
     asyncio.run(main())
 
 
+def worker_consumer() -> AIOKafkaConsumer:
+    """The aiokafka consumer the worker's consumer thread builds (not started)."""
+
+    async def build() -> AIOKafkaConsumer:  # aiokafka's client wants a running loop
+        return app.consumer._thread._create_worker_consumer(app.transport)
+
+    return asyncio.run(build())
+
+
 def test_the_worker_consumer_refreshes_its_metadata_every_30_seconds():
     # Faust's default is 5 minutes: a topic created just as the group assigned
     # partitions (so missing from the leader's metadata) went unread that long.
-    async def main():
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
-        return consumer._client._metadata_max_age_ms
-
-    assert asyncio.run(main()) == 30_000
+    assert worker_consumer()._client._metadata_max_age_ms == 30_000
 
 
 def test_the_worker_consumer_fetches_as_faust_does_by_default():
-    async def main():
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
-        return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
-
-    assert asyncio.run(main()) == (1, 1500)
+    consumer = worker_consumer()
+    assert (consumer._fetch_min_bytes, consumer._fetch_max_wait_ms) == (1, 1500)
 
 
 def test_the_worker_consumer_fetches_by_the_fetch_policy(monkeypatch):
     monkeypatch.setattr(app.consumer, "fetch_policy", FetchPolicy(min_bytes=65536, max_wait_ms=20))
-
-    async def main():
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
-        return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
-
-    assert asyncio.run(main()) == (65536, 20)
+    consumer = worker_consumer()
+    assert (consumer._fetch_min_bytes, consumer._fetch_max_wait_ms) == (65536, 20)
 
 
 def test_aiokafka_hands_those_attributes_to_its_fetcher_when_it_starts():
