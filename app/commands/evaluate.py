@@ -9,6 +9,7 @@ import orjson
 from faust.cli import AppCommand, option
 
 from app import app, settings
+from app.commands.base import Command
 from app.commands.options import simulation_options
 from app.detection import detector
 from app.kafka_io import read_topic
@@ -53,6 +54,7 @@ from models.simulator import SimulatorConfig, simulate
         help="with --baseline: simulator seed of the baseline's training data",
     ),
     option("--json", "as_json", is_flag=True, help="print one JSON object instead of text"),
+    base=Command,
 )
 async def evaluate(
     self: AppCommand,

@@ -7,10 +7,11 @@ import psycopg
 from faust.cli import AppCommand
 
 from app import app, settings
+from app.commands.base import Command
 from app.database.schema import MIGRATIONS, migrate
 
 
-@app.command()
+@app.command(base=Command)
 async def initdb(self: AppCommand) -> None:
     """Apply the schema migrations DATABASE_URL's database lacks (workers do this at start too)."""
     try:

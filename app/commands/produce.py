@@ -12,6 +12,7 @@ import orjson
 from faust.cli import AppCommand, option
 
 from app import app, settings
+from app.commands.base import Command
 from app.commands.options import simulation_options
 from app.kafka_io import newest_values
 from app.kafka_io import produce as produce_messages
@@ -41,6 +42,7 @@ from models.transaction import parse_timestamp
         default=None,
         help="write JSON lines here instead of sending to Kafka",
     ),
+    base=Command,
 )
 async def produce(
     self: AppCommand,

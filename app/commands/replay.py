@@ -8,6 +8,7 @@ import click
 from faust.cli import AppCommand, argument, option
 
 from app import app, settings
+from app.commands.base import Command
 from app.files import detect_format, parse_mapping, read_messages
 from app.kafka_io import produce as produce_messages
 
@@ -30,6 +31,7 @@ from app.kafka_io import produce as produce_messages
         help="read FIELD from COLUMN, e.g. --map merchant_category=merchant_type",
     ),
     option("--rate", type=float, default=0.0, show_default=True, help="per second; 0: no limit"),
+    base=Command,
 )
 async def replay(
     self: AppCommand, file: Path, fmt: str, mapping: tuple[str, ...], rate: float

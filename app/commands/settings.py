@@ -5,9 +5,10 @@ from __future__ import annotations
 import faust
 
 from app import app, settings
+from app.commands.base import Command
 
 
-@app.command()
+@app.command(base=Command)
 async def show_settings(self: faust.cli.AppCommand) -> None:
     """Print the settings this worker would run with."""
     conf = app.conf

@@ -9,6 +9,7 @@ import click
 from faust.cli import AppCommand, option
 
 from app import app, settings
+from app.commands.base import Command
 from app.commands.options import simulation_options
 from models.simulator import SimulatorConfig, simulate
 from models.training import replay_features, train_model
@@ -31,6 +32,7 @@ from models.transaction import InvalidTransaction, Transaction, parse_transactio
         default=None,
         help="model file to write [default: TXWATCH_MODEL_PATH]",
     ),
+    base=Command,
 )
 async def train(
     self: AppCommand,
