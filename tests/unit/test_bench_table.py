@@ -1,6 +1,7 @@
 """The bench's report: a failed step shows as failed, with why, and the rest still shows."""
 
 import re
+from pathlib import Path
 
 from bench.run import table
 
@@ -38,7 +39,7 @@ def test_a_failed_step_is_shown_as_failed_with_its_reason_and_the_others_still_s
     assert shown["(a) full pipeline, 1 worker"].startswith("3,700")
     assert shown["(d) produce→alert p99 at 2000/s"].startswith("120.5")
     assert shown["worker CPU meanwhile"].startswith("85")
-    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%)")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, -)")
     assert shown["(f) full pipeline, 2 workers"].startswith("failed")
     assert shown["(b) floor: bare Faust agent"].startswith("not run")
     assert text.splitlines()[-1] == "step two failed: the workers never shared the partitions"
@@ -55,3 +56,43 @@ def test_a_failed_floor_gets_a_row_of_its_own():
     shown = rows(table(results))
 
     assert shown["floor: stock Faust agent"].startswith("failed")
+
+
+def test_the_cpu_the_host_took_is_shown_beside_each_latency_run_and_for_the_whole_run():
+    results = {
+        "machine": {**MACHINE, "stolen_pct": 7.5},
+        "count": 1000,
+        "users": 100,
+        "latency": [
+            {"rate": 2000, "alert_p50_ms": 40.1, "alert_p99_ms": 120.5, "worker_cpu_pct": 85,
+             "machine_stolen_pct": 21.0},
+            {"rate": 1000, "alert_p50_ms": 20.0, "alert_p99_ms": 55.0, "worker_cpu_pct": 70,
+             "machine_stolen_pct": 2.5},
+        ],
+    }  # fmt: skip
+
+    text = table(results)
+    shown = rows(text)
+
+    assert shown["machine CPU stolen meanwhile"].startswith("21.0")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, 2.5%)")
+    assert text.splitlines()[-1] == "CPU time its host took from the machine over the run: 7.5%"
+
+
+def test_the_stolen_share_is_stolen_ticks_over_all_the_machines_ticks(monkeypatch):
+    from bench.run import StolenShare
+
+    readings = iter([(1000, 100), (2000, 300), (2000, 300)])
+    monkeypatch.setattr(StolenShare, "_ticks", staticmethod(lambda: next(readings)))
+    share = StolenShare()
+    assert share.percent() == 20.0  # 200 of 1,000 ticks
+    assert share.percent() == 20.0
+
+
+def test_the_machines_ticks_are_read_from_proc_stat():
+    from bench.run import StolenShare
+
+    total, stolen = StolenShare._ticks()
+    steal_now = int(Path("/proc/stat").read_text().split()[8])  # cpu user nice ... steal
+    assert total > 0
+    assert 0 <= stolen <= steal_now
