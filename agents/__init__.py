@@ -1,1 +1,6 @@
 """Faust agents: the stream processors."""
+
+# The app first: it registers this package's modules when it is imported, and
+# those import one another; entered through one of them (``import agents.x``
+# before ``import app``), the app would find that module half-loaded.
+import app  # noqa: F401
