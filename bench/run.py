@@ -140,6 +140,10 @@ class Worker:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def waited_seconds(self) -> float | None:
+        """How long the worker's main thread (its event loop) has waited for a CPU."""
+        return run_queue_seconds(self.process.pid)
+
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -154,6 +158,17 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def run_queue_seconds(pid: int) -> float | None:
+    """How long process ``pid``'s main thread has waited for a CPU while ready to run,
+    or None where the kernel does not tell (or the process is gone)."""
+    # schedstat: time on a CPU, time waiting on a run queue (ns), time slices.
+    # The process's own file describes its main thread alone.
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @contextlib.contextmanager
@@ -319,9 +334,7 @@ def paced_runs(
             messages[rate * opts.latency_seconds :],
         )
         measured.append(
-            asyncio.run(
-                paced_latency(servers, prefix, chunk, rate, opts.partitions, worker.cpu_seconds)
-            )
+            asyncio.run(paced_latency(servers, prefix, chunk, rate, opts.partitions, worker))
         )
         say(f"{label} {measured[-1]}")
     return measured
@@ -389,14 +402,15 @@ async def paced_latency(
     messages: list[tuple[bytes, bytes]],
     rate: int,
     partitions: int,
-    cpu_seconds: Callable[[], float] | None = None,
+    worker: Worker | None = None,
 ) -> dict[str, Any]:
     """(d) Send at ``rate``/s; how long each alert took from being sent to being readable.
 
     Only ``alerts`` is read (a few per cent of the traffic), so that measuring
     takes little of the CPU the worker shares with this process. Given the
-    worker's ``cpu_seconds``, also the share of a core it used while the
-    messages were sent.
+    ``worker``, also the share of a core it used while the messages were sent,
+    and the share of that time its event loop was ready to run but waited for
+    a CPU that other processes held.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=servers, group_id=None, auto_offset_reset="latest"
@@ -424,7 +438,8 @@ async def paced_latency(
                             latencies.append(now - sent_at[tx_id])
 
         collector = asyncio.create_task(collect())
-        cpu_at_start = cpu_seconds() if cpu_seconds else 0.0
+        cpu_at_start = worker.cpu_seconds() if worker else 0.0
+        waited_at_start = worker.waited_seconds() if worker else None
         stolen = StolenShare()
         started = time.monotonic()
         for i, (key, value) in enumerate(messages):
@@ -436,7 +451,13 @@ async def paced_latency(
             await producer.send(f"{prefix}transactions", value=value, key=key)
         sending = time.monotonic() - started
         achieved = len(messages) / sending
-        cpu_share = (cpu_seconds() - cpu_at_start) / sending if cpu_seconds else None
+        cpu_share = (worker.cpu_seconds() - cpu_at_start) / sending if worker else None
+        waited = worker.waited_seconds() if worker else None
+        waited_share = (
+            (waited - waited_at_start) / sending
+            if waited is not None and waited_at_start is not None
+            else None
+        )
         stolen_pct = stolen.percent()
         await asyncio.sleep(5)  # the last alerts' way out
         collector.cancel()
@@ -460,6 +481,7 @@ async def paced_latency(
         "alert_p50_ms": pct(50),
         "alert_p99_ms": pct(99),
         **({"worker_cpu_pct": round(100 * cpu_share)} if cpu_share is not None else {}),
+        **({"worker_waited_pct": round(100 * waited_share)} if waited_share is not None else {}),
         "machine_stolen_pct": stolen_pct,
     }
 
@@ -675,6 +697,10 @@ def measure_two(
         return two.rate
 
 
+#: What the three shares after a latency run's p50 / p99 are.
+SHARES = "worker CPU, its loop waited, stolen"
+
+
 def table(results: dict[str, Any]) -> str:
     """The results as a table, a failed step's figures shown as failed and why below."""
     failed = results.get("failed", {})
@@ -686,7 +712,7 @@ def table(results: dict[str, Any]) -> str:
         shown = f"{measured['alert_p50_ms']} / {measured['alert_p99_ms']}"
         shares = [
             f"{measured[key]}%" if key in measured else "-"
-            for key in ("worker_cpu_pct", "machine_stolen_pct")
+            for key in ("worker_cpu_pct", "worker_waited_pct", "machine_stolen_pct")
         ]
         return f"{shown} ({', '.join(shares)})"
 
@@ -702,11 +728,13 @@ def table(results: dict[str, Any]) -> str:
         ("latency", f"(d) produce→alert p99 at {at}",
          latency.get("alert_p99_ms"), "ms"),
         ("latency", "    worker CPU meanwhile", latency.get("worker_cpu_pct"), "% of a core"),
+        ("latency", "    its event loop waited for a CPU",
+         latency.get("worker_waited_pct"), "% of the time"),
         ("latency", "    machine CPU stolen meanwhile", latency.get("machine_stolen_pct"), "%"),
-        *[("latency", f"    p50 / p99 at {m['rate']}/s", runs(m), "ms (worker CPU, stolen)")
+        *[("latency", f"    p50 / p99 at {m['rate']}/s", runs(m), f"ms ({SHARES})")
           for m in latencies[1:]],
         *[("floor", f"    floor: stock Faust agent at {m['rate']}/s", runs(m),
-           "ms (worker CPU, stolen)")
+           f"ms ({SHARES})")
           for m in results.get("floor_latency") or [{}] if m],
         *[("floor", "    floor: stock Faust agent", None, "ms")
           for _ in [1] if "floor" in failed],

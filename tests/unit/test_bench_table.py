@@ -39,7 +39,7 @@ def test_a_failed_step_is_shown_as_failed_with_its_reason_and_the_others_still_s
     assert shown["(a) full pipeline, 1 worker"].startswith("3,700")
     assert shown["(d) produce→alert p99 at 2000/s"].startswith("120.5")
     assert shown["worker CPU meanwhile"].startswith("85")
-    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, -)")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, -, -)")
     assert shown["(f) full pipeline, 2 workers"].startswith("failed")
     assert shown["(b) floor: bare Faust agent"].startswith("not run")
     assert text.splitlines()[-1] == "step two failed: the workers never shared the partitions"
@@ -75,7 +75,7 @@ def test_the_cpu_the_host_took_is_shown_beside_each_latency_run_and_for_the_whol
     shown = rows(text)
 
     assert shown["machine CPU stolen meanwhile"].startswith("21.0")
-    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, 2.5%)")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, -, 2.5%)")
     assert text.splitlines()[-1] == "CPU time its host took from the machine over the run: 7.5%"
 
 
@@ -96,3 +96,41 @@ def test_the_machines_ticks_are_read_from_proc_stat():
     steal_now = int(Path("/proc/stat").read_text().split()[8])  # cpu user nice ... steal
     assert total > 0
     assert 0 <= stolen <= steal_now
+
+
+def test_how_long_the_workers_loop_waited_for_a_cpu_is_shown_beside_its_cpu():
+    results = {
+        "machine": MACHINE,
+        "count": 1000,
+        "users": 100,
+        "latency": [
+            {"rate": 2000, "alert_p50_ms": 40.1, "alert_p99_ms": 120.5, "worker_cpu_pct": 85,
+             "worker_waited_pct": 19, "machine_stolen_pct": 4.0},
+            {"rate": 1000, "alert_p50_ms": 20.0, "alert_p99_ms": 55.0, "worker_cpu_pct": 70,
+             "worker_waited_pct": 8, "machine_stolen_pct": 2.5},
+        ],
+    }  # fmt: skip
+
+    shown = rows(table(results))
+
+    assert shown["its event loop waited for a CPU"].startswith("19")
+    assert shown["p50 / p99 at 1000/s"].startswith("20.0 / 55.0 (70%, 8%, 2.5%)")
+
+
+def test_the_run_queue_wait_is_read_from_proc_for_a_live_process_only():
+    import os
+    import subprocess
+    import sys
+
+    from bench.run import run_queue_seconds
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        waited = run_queue_seconds(child.pid)
+        assert waited is not None
+        assert 0 <= waited < 30
+        assert run_queue_seconds(os.getpid()) is not None
+    finally:
+        child.kill()
+        child.wait()
+    assert run_queue_seconds(child.pid) is None  # reaped: no such process
