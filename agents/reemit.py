@@ -10,12 +10,16 @@ the same one. Outputs are therefore at-least-once after a crash: consumers
 deduplicate by transaction_id (the PostgreSQL sink does).
 
 A verdict is kept until its offset is committed: past that point no replay
-can reach it.
+can reach it. It is kept as JSON text: the user's state is decoded for each
+of their transactions, and a text decodes as one string where the verdict
+would be dozens of objects, while it is read only to be re-sent.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+import orjson
 
 from models.features import FEATURE_NAMES
 
@@ -56,7 +60,7 @@ def remember(
     verdict = {k: record[k] for k in VERDICT_FIELDS if k in record}
     if "features" in verdict:  # values only, in FEATURE_NAMES order: half the bytes
         verdict["features"] = list(verdict["features"].values())
-    kept[str(offset)] = verdict
+    kept[str(offset)] = orjson.dumps(verdict).decode()
     if len(kept) > KEEP_AT_MOST:
         kept = dict(sorted(kept.items(), key=lambda item: int(item[0]))[-KEEP_AT_MOST:])
     state["verdicts"] = kept
@@ -66,8 +70,19 @@ def recall(state: dict[str, Any] | None, offset: int) -> dict[str, Any] | None:
     """The verdict kept for ``offset``, if it is still kept."""
     if state is None:
         return None
-    verdict = (state.get("verdicts") or {}).get(str(offset))
-    if verdict is not None and isinstance(verdict.get("features"), list):
+    kept = (state.get("verdicts") or {}).get(str(offset))
+    return None if kept is None else _decoded(kept)
+
+
+def kept_verdicts(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every verdict kept in ``state``, by offset (as text), decoded (for views)."""
+    return {offset: _decoded(kept) for offset, kept in (state.get("verdicts") or {}).items()}
+
+
+def _decoded(kept: str | dict[str, Any]) -> dict[str, Any]:
+    # States written before verdicts were kept as text hold them as objects.
+    verdict = orjson.loads(kept) if isinstance(kept, str) else kept
+    if isinstance(verdict.get("features"), list):
         features = dict(zip(FEATURE_NAMES, verdict["features"], strict=True))
         verdict = {**verdict, "features": features}
     return verdict

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from faust.web import Request, Response, View
 
+from agents.reemit import kept_verdicts
 from app import app
 from tables.users import get_user, users
 from web.errors import error
@@ -35,4 +36,7 @@ class UserVelocityView(View):
         state = get_user(user_id.encode())
         if state is None:
             return error(self, 404, f"no transactions seen for user {user_id!r}")
-        return self.json({"user_id": user_id, "velocity": state["velocity"]})
+        velocity = state["velocity"]
+        if "verdicts" in velocity:  # kept as JSON text: shown as the objects they encode
+            velocity = {**velocity, "verdicts": kept_verdicts(velocity)}
+        return self.json({"user_id": user_id, "velocity": velocity})

@@ -205,6 +205,8 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
         status, velocity = worker.get(f"/users/{user}/velocity")
         assert status == 200
         assert velocity["velocity"]["last_offset"] == profile["last_offset"]
+        kept = velocity["velocity"].get("verdicts", {}).values()
+        assert all(isinstance(v, dict) and "risk_score" in v for v in kept)
 
 
 def test_produce_continue_goes_on_after_the_newest_transaction_in_the_topic(make_worker):
