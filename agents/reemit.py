@@ -75,7 +75,8 @@ def recall(state: dict[str, Any] | None, offset: int) -> dict[str, Any] | None:
 
 
 def kept_verdicts(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every verdict kept in ``state``, by offset (as text), decoded (for views)."""
+    """Every verdict kept in ``state``, by offset (as text), as :func:`recall` gives it
+    (for views: the features by name)."""
     return {offset: _decoded(kept) for offset, kept in (state.get("verdicts") or {}).items()}
 
 
