@@ -171,6 +171,24 @@ def run_queue_seconds(pid: int) -> float | None:
         return None
 
 
+class WorkerUsage:
+    """A worker's CPU, and its event loop's wait for a CPU, from creation on."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._cpu = worker.cpu_seconds()
+        self._waited = worker.waited_seconds()
+
+    def percents(self, seconds: float) -> dict[str, int]:
+        """``worker_cpu_pct`` (of a core) and, where the kernel tells,
+        ``worker_waited_pct`` (of the time), over the last ``seconds``."""
+        shares = {"worker_cpu_pct": round(100 * (self._worker.cpu_seconds() - self._cpu) / seconds)}
+        waited = self._worker.waited_seconds()
+        if waited is not None and self._waited is not None:
+            shares["worker_waited_pct"] = round(100 * (waited - self._waited) / seconds)
+        return shares
+
+
 @contextlib.contextmanager
 def workers(*started: Worker) -> Iterator[tuple[Worker, ...]]:
     try:
@@ -438,8 +456,7 @@ async def paced_latency(
                             latencies.append(now - sent_at[tx_id])
 
         collector = asyncio.create_task(collect())
-        cpu_at_start = worker.cpu_seconds() if worker else 0.0
-        waited_at_start = worker.waited_seconds() if worker else None
+        usage = WorkerUsage(worker) if worker else None
         stolen = StolenShare()
         started = time.monotonic()
         for i, (key, value) in enumerate(messages):
@@ -451,13 +468,7 @@ async def paced_latency(
             await producer.send(f"{prefix}transactions", value=value, key=key)
         sending = time.monotonic() - started
         achieved = len(messages) / sending
-        cpu_share = (worker.cpu_seconds() - cpu_at_start) / sending if worker else None
-        waited = worker.waited_seconds() if worker else None
-        waited_share = (
-            (waited - waited_at_start) / sending
-            if waited is not None and waited_at_start is not None
-            else None
-        )
+        worker_shares = usage.percents(sending) if usage else {}
         stolen_pct = stolen.percent()
         await asyncio.sleep(5)  # the last alerts' way out
         collector.cancel()
@@ -480,8 +491,7 @@ async def paced_latency(
         "alerts": len(latencies),
         "alert_p50_ms": pct(50),
         "alert_p99_ms": pct(99),
-        **({"worker_cpu_pct": round(100 * cpu_share)} if cpu_share is not None else {}),
-        **({"worker_waited_pct": round(100 * waited_share)} if waited_share is not None else {}),
+        **worker_shares,
         "machine_stolen_pct": stolen_pct,
     }
 
