@@ -58,12 +58,17 @@ app = faust.App(
     Stream=Stream,
     **faust_defaults(),
 )
-# Faust's consumer with five changes: records dropped at a rebalance are read
+# Faust's consumer with six changes: records dropped at a rebalance are read
 # again, so are those dropped when Faust clears the streams' buffers,
 # messages are handed over without tasks, its livelock check no longer
-# crashes on a partition being reset, and how long the broker may hold a
-# fetch is a setting (app/consumer.py).
-use_txwatch_consumer(app, FetchPolicy(settings.fetch_min_bytes, settings.fetch_max_wait_ms))
+# crashes on a partition being reset, how long the broker may hold a fetch
+# is a setting, and it can run on the worker's event loop instead of a
+# thread of its own (app/consumer.py).
+use_txwatch_consumer(
+    app,
+    FetchPolicy(settings.fetch_min_bytes, settings.fetch_max_wait_ms),
+    on_loop=settings.consumer_on_loop,
+)
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
 # the sensor's per-message hooks are slimmed (app/monitor.py).

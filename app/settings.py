@@ -36,6 +36,17 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={raw!r}: use true or false")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything txwatch reads from the environment besides Faust's own settings."""
@@ -56,6 +67,7 @@ class Settings:
     gc_threshold: int = 50_000
     fetch_min_bytes: int = 1  # Faust's: the broker answers a fetch at the first record
     fetch_max_wait_ms: int = 1500  # Faust's
+    consumer_on_loop: bool = False  # Faust's: the consumer in a thread of its own
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +102,7 @@ class Settings:
             gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),
             fetch_min_bytes=_int(env, "TXWATCH_FETCH_MIN_BYTES", cls.fetch_min_bytes, 1),
             fetch_max_wait_ms=_int(env, "TXWATCH_FETCH_MAX_WAIT_MS", cls.fetch_max_wait_ms, 1),
+            consumer_on_loop=_bool(env, "TXWATCH_CONSUMER_ON_LOOP", cls.consumer_on_loop),
         )
 
     def topic(self, name: str) -> str:

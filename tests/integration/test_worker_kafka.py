@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import urllib.request
 
 import orjson
@@ -110,3 +111,15 @@ def dead_letters(workers) -> list[dict]:
         record["headers"] = dict(zip(pairs[::2], pairs[1::2], strict=True))
         letters.append(record)
     return letters
+
+
+def test_a_worker_with_its_consumer_on_the_event_loop_learns_and_stops(make_worker):
+    worker = make_worker(TXWATCH_CONSUMER_ON_LOOP="true").start()
+    produce(make_worker, "carol", transaction("c1", "carol"), transaction("c2", "carol", 8.0))
+
+    assert wait_for(lambda: (p := user_profile(worker, "carol")) and p["count"] == 2)
+    worker.stop()  # SIGTERM, then SIGKILL if it has not stopped in 30 s
+    assert worker.process.returncode != -signal.SIGKILL
+    log = worker.log_path.read_text(errors="replace")
+    assert "LoopConsumerThread" in log
+    assert "Error while stopping" not in log

@@ -19,6 +19,7 @@ from app.consumer import (
     STALE_GENERATION,
     Consumer,
     FetchPolicy,
+    LoopConsumerThread,
     RewindingConsumerThread,
     rewinds_to_beginning,
     use_txwatch_consumer,
@@ -239,3 +240,18 @@ def test_use_txwatch_consumer_gives_the_app_a_consumer_with_the_policy():
     assert issubclass(other.transport.Consumer, Consumer)
     assert other.transport.Consumer.fetch_policy == FetchPolicy(4096, 5)
     assert Consumer.fetch_policy == FetchPolicy()  # other apps keep Faust's
+
+
+def test_the_worker_consumer_runs_in_a_thread_of_its_own_by_default():
+    thread = app.consumer._thread
+    assert type(thread) is RewindingConsumerThread
+    assert thread.thread_loop is not app.loop
+
+
+def test_use_txwatch_consumer_on_loop_runs_the_consumer_on_the_apps_loop():
+    other = faust.App("txwatch-test-on-loop", broker="kafka://127.0.0.1:1")
+    use_txwatch_consumer(other, on_loop=True)
+
+    thread = other.consumer._thread
+    assert isinstance(thread, LoopConsumerThread)
+    assert thread.thread_loop is thread.parent_loop is other.loop

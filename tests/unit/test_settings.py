@@ -9,6 +9,7 @@ def test_settings_defaults_without_environment():
     assert settings.app_id == "txwatch"
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.topic("transactions") == "transactions"
+    assert settings.consumer_on_loop is False
 
 
 def test_settings_read_the_environment():
@@ -21,6 +22,7 @@ def test_settings_read_the_environment():
             "TXWATCH_GC_THRESHOLD": "0",
             "TXWATCH_FETCH_MIN_BYTES": "65536",
             "TXWATCH_FETCH_MAX_WAIT_MS": "20",
+            "TXWATCH_CONSUMER_ON_LOOP": "true",
         }
     )
     assert settings.app_id == "fraud-eu"
@@ -29,6 +31,7 @@ def test_settings_read_the_environment():
     assert settings.rocksdb_cache_mb == 32
     assert settings.gc_threshold == 0
     assert (settings.fetch_min_bytes, settings.fetch_max_wait_ms) == (65536, 20)
+    assert settings.consumer_on_loop is True
 
 
 @pytest.mark.parametrize(
@@ -39,6 +42,7 @@ def test_settings_read_the_environment():
         ({"TXWATCH_APP_ID": "a b"}, "TXWATCH_APP_ID='a b'"),
         ({"TXWATCH_GC_THRESHOLD": "-1"}, "TXWATCH_GC_THRESHOLD=-1 must be at least 0"),
         ({"TXWATCH_FETCH_MAX_WAIT_MS": "0"}, "TXWATCH_FETCH_MAX_WAIT_MS=0 must be at least 1"),
+        ({"TXWATCH_CONSUMER_ON_LOOP": "maybe"}, "TXWATCH_CONSUMER_ON_LOOP='maybe': use true"),
     ],
 )
 def test_settings_name_the_variable_at_fault(env, message):
