@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +208,22 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
         assert velocity["velocity"]["last_offset"] == profile["last_offset"]
         kept = velocity["velocity"].get("verdicts", {}).values()
         assert all(isinstance(v, dict) and "risk_score" in v for v in kept)
+
+
+def test_kill_9_then_restart_on_an_empty_disk_recovers_from_the_changelog(make_worker, tmp_path):
+    # A replaced host: nothing of the killed worker's RocksDB is left, so its
+    # tables come back from the changelog alone, while the stream goes on.
+    expected = simulate_to_file(make_worker, tmp_path / "tx.jsonl")
+    per_user = Counter(tx["user_id"] for tx in expected)
+    run_command(make_worker.env, "replay", str(tmp_path / "tx.jsonl"))
+    worker = make_worker(BROKER_SESSION_TIMEOUT="8").start()
+    wait_for(lambda: worker.get("/stats")[1].get("processed", 0) >= COUNT // 4, timeout=120)
+    worker.kill()
+    for data in worker.workdir.glob("*-data"):
+        shutil.rmtree(data)
+    worker.start()
+
+    wait_for_user_counts(worker, per_user, timeout=180)
 
 
 def test_produce_continue_goes_on_after_the_newest_transaction_in_the_topic(make_worker):
