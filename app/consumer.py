@@ -33,7 +33,12 @@ a word, and its commits stopped there. Here:
   seeks back to the committed offsets;
 - the record being handed over at the clearing is marked with a
   generation no group has, which Faust's streams skip (a put woken just
-  before the clearing can land just after it); it comes again with the rest.
+  before the clearing can land just after it); it comes again with the rest;
+- a seek ends the batch too, and nothing is handed over while one is under
+  way. Faust's seek sets its read offsets back to the committed ones; the
+  next record of a batch fetched before it lies further on, and Faust took
+  the offsets in between for a gap in the partition (as compaction leaves),
+  which it commits as done, records still unscored in the buffers included.
 
 Records read twice are recognised downstream (:mod:`agents.redelivery`),
 which relies on each partition being processed in order.
@@ -172,6 +177,9 @@ class Consumer(aiokafka_driver.Consumer):
     #: How long to wait before trying again a seek that failed (a rebalance, the broker away).
     seek_retry_interval = 1.0
 
+    #: How long a fetch waits, handing nothing over, while another seek is under way.
+    seek_wait_interval = 0.01
+
     #: How the broker answers this consumer's fetches (set by :func:`use_txwatch_consumer`).
     fetch_policy = FetchPolicy()
 
@@ -182,6 +190,7 @@ class Consumer(aiokafka_driver.Consumer):
         super().__init__(*args, **kwargs)
         self.callback = eager(self.callback)
         self._clearings = 0
+        self._seeks = 0  # seeks begun plus seeks ended: odd while one is under way
         self._seek_needed = False
         self._handing_over: Message | None = None
         # The flow control holds its queues weakly: this consumer keeps the watch alive.
@@ -196,21 +205,29 @@ class Consumer(aiokafka_driver.Consumer):
 
     async def perform_seek(self) -> None:
         """Seek every partition back to its committed offset (Faust's), and
-        forget any pending need to."""
+        forget any pending need to. A batch being handed over ends."""
         self._seek_needed = False  # a clearing during the seek asks for another
+        self._seeks += 1
         try:
             await super().perform_seek()
         except BaseException:
             self._seek_needed = True
             raise
+        finally:
+            self._seeks += 1
 
     async def getmany(
         self,
         timeout: float,  # noqa: ASYNC109 (Faust's signature)
     ) -> AsyncIterator[tuple[TP, Message]]:
-        """Faust's fetched records. A clearing of the streams' buffers ends the
-        batch, and the next call first seeks back to the committed offsets."""
+        """Faust's fetched records. A clearing of the streams' buffers or a seek
+        ends the batch, and the next call first seeks back to the committed
+        offsets; nothing is handed over while a seek is under way."""
         self._handing_over = None
+        if self._seeks % 2:
+            # Records fetched now could predate the seek's end (see below).
+            await self.sleep(self.seek_wait_interval)
+            return
         if self._seek_needed and self.flow_active:
             try:
                 await self.perform_seek()
@@ -222,10 +239,16 @@ class Consumer(aiokafka_driver.Consumer):
                 return
         # The count, not only the flag: a seek elsewhere (Faust's, at the end
         # of recovery) resets the flag, but the batch still predates it.
-        clearings = self._clearings
+        # And a seek ends the batch too: it sets Faust's read offsets back to
+        # the committed ones, and Faust takes the next record of the batch,
+        # further on, for a gap in the partition (compacted away) that it
+        # commits as done, records not yet scored included.
+        clearings, seeks = self._clearings, self._seeks
         async for tp, message in super().getmany(timeout):
-            if self._clearings != clearings or self._seek_needed:
-                return  # the rest of the batch is fetched again after the seek
+            if self._clearings != clearings or self._seeks != seeks or self._seek_needed:
+                # The rest of the batch is fetched again after a seek back.
+                self._seek_needed = True
+                return
             self._handing_over = message
             yield tp, message  # Faust's loop comes back once it is handed over
             self._handing_over = None
