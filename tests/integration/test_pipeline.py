@@ -16,6 +16,7 @@ from models.features import FEATURE_NAMES
 from models.training import replay_features
 from models.transaction import parse_timestamp, parse_transaction
 from tests.integration.conftest import (
+    Worker,
     kcat,
     read_topic,
     run_command,
@@ -185,15 +186,22 @@ def _assert_same_features_offline(scores: list[dict], path: Path) -> None:
         assert live[tx.transaction_id] == pytest.approx(list(row), abs=1e-9), tx.transaction_id
 
 
-def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_worker, tmp_path):
+def kill_9_mid_stream(make_worker, tmp_path: Path) -> tuple[Worker, list[dict]]:
+    """A worker killed with a quarter of the replayed transactions processed; the
+    transactions replayed."""
     expected = simulate_to_file(make_worker, tmp_path / "tx.jsonl")
-    per_user = Counter(tx["user_id"] for tx in expected)
     run_command(make_worker.env, "replay", str(tmp_path / "tx.jsonl"))
     # A short session timeout lets the restarted worker rejoin without
     # waiting a minute for the broker to give up on the killed one.
     worker = make_worker(BROKER_SESSION_TIMEOUT="8").start()
     wait_for(lambda: worker.get("/stats")[1].get("processed", 0) >= COUNT // 4, timeout=120)
     worker.kill()
+    return worker, expected
+
+
+def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_worker, tmp_path):
+    worker, expected = kill_9_mid_stream(make_worker, tmp_path)
+    per_user = Counter(tx["user_id"] for tx in expected)
     # The same worker again: same data folder, same consumer group.
     worker.start()
 
@@ -213,17 +221,12 @@ def test_kill_9_mid_stream_then_restart_gives_the_uninterrupted_counts(make_work
 def test_kill_9_then_restart_on_an_empty_disk_recovers_from_the_changelog(make_worker, tmp_path):
     # A replaced host: nothing of the killed worker's RocksDB is left, so its
     # tables come back from the changelog alone, while the stream goes on.
-    expected = simulate_to_file(make_worker, tmp_path / "tx.jsonl")
-    per_user = Counter(tx["user_id"] for tx in expected)
-    run_command(make_worker.env, "replay", str(tmp_path / "tx.jsonl"))
-    worker = make_worker(BROKER_SESSION_TIMEOUT="8").start()
-    wait_for(lambda: worker.get("/stats")[1].get("processed", 0) >= COUNT // 4, timeout=120)
-    worker.kill()
+    worker, expected = kill_9_mid_stream(make_worker, tmp_path)
     for data in worker.workdir.glob("*-data"):
         shutil.rmtree(data)
     worker.start()
 
-    wait_for_user_counts(worker, per_user, timeout=180)
+    wait_for_user_counts(worker, Counter(tx["user_id"] for tx in expected), timeout=180)
 
 
 def test_produce_continue_goes_on_after_the_newest_transaction_in_the_topic(make_worker):
