@@ -34,6 +34,8 @@ class OnParentLoop(QueueServiceThread):
     """
 
     abstract = True
+    # Held for as long as the service runs: the loop keeps only a weak
+    # reference to a task, which could otherwise be collected mid-run.
     _serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
