@@ -38,7 +38,9 @@ a word, and its commits stopped there. Here:
   way. Faust's seek sets its read offsets back to the committed ones; the
   next record of a batch fetched before it lies further on, and Faust took
   the offsets in between for a gap in the partition (as compaction leaves),
-  which it commits as done, records still unscored in the buffers included.
+  which it commits as done, records still unscored in the buffers included;
+- seeks run one at a time: Faust's, at the end of recovery, can come while
+  the fetch loop's own seek back is under way.
 
 Records read twice are recognised downstream (:mod:`agents.redelivery`),
 which relies on each partition being processed in order.
@@ -191,6 +193,8 @@ class Consumer(aiokafka_driver.Consumer):
         self.callback = eager(self.callback)
         self._clearings = 0
         self._seeks = 0  # seeks begun plus seeks ended: odd while one is under way
+        # One seek at a time, so that the count's parity holds (see perform_seek).
+        self._seeking = asyncio.Lock()
         self._seek_needed = False
         self._handing_over: Message | None = None
         # The flow control holds its queues weakly: this consumer keeps the watch alive.
@@ -205,16 +209,22 @@ class Consumer(aiokafka_driver.Consumer):
 
     async def perform_seek(self) -> None:
         """Seek every partition back to its committed offset (Faust's), and
-        forget any pending need to. A batch being handed over ends."""
-        self._seek_needed = False  # a clearing during the seek asks for another
-        self._seeks += 1
-        try:
-            await super().perform_seek()
-        except BaseException:
-            self._seek_needed = True
-            raise
-        finally:
+        forget any pending need to. A batch being handed over ends. Seeks
+        asked for at once run one after the other."""
+        # Faust's seek at the end of recovery can come while the fetch loop's
+        # seek back runs (at once on the worker's loop, or in the two workers
+        # of the consumer thread's queue); each would end with Faust's read
+        # offsets set to what it found committed, in either order.
+        async with self._seeking:
+            self._seek_needed = False  # a clearing during the seek asks for another
             self._seeks += 1
+            try:
+                await super().perform_seek()
+            except BaseException:
+                self._seek_needed = True
+                raise
+            finally:
+                self._seeks += 1
 
     async def getmany(
         self,

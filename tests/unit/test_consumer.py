@@ -201,6 +201,29 @@ def test_nothing_is_handed_over_while_another_seek_is_under_way(consumer, monkey
     assert stub.seeks == 1
 
 
+def test_two_seeks_at_once_run_one_after_the_other_and_nothing_is_handed_over_meanwhile(
+    consumer, monkeypatch
+):
+    # Faust's seek at the end of recovery can come while the fetch loop's own
+    # seek back is under way (on the worker's loop nothing serialises them).
+    stub = FetchStub(monkeypatch, [records(1)])
+    monkeypatch.setattr(consumer, "seek_wait_interval", 0)
+
+    async def main():
+        stub.hold = asyncio.Event()
+        seeking = [asyncio.ensure_future(consumer.perform_seek()) for _ in range(2)]
+        await asyncio.sleep(0)
+        begun_at_once = stub.seeks
+        during = [m.offset async for _tp, m in consumer.getmany(timeout=0.01)]
+        stub.hold.set()
+        await asyncio.gather(*seeking)
+        after = [m.offset async for _tp, m in consumer.getmany(timeout=0.01)]
+        return begun_at_once, during, after
+
+    assert consumer.loop.run_until_complete(main()) == (1, [], [1])
+    assert stub.seeks == 2
+
+
 def test_nothing_is_handed_over_until_the_seek_back_succeeds(consumer, monkeypatch):
     stub = FetchStub(monkeypatch, [records(1)], seek_error=RuntimeError("broker away"))
     app.flow_control.clear()
