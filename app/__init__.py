@@ -62,8 +62,8 @@ app = faust.App(
 # again, so are those dropped when Faust clears the streams' buffers,
 # messages are handed over without tasks, its livelock check no longer
 # crashes on a partition being reset, how long the broker may hold a fetch
-# is a setting, and it can run on the worker's event loop instead of a
-# thread of its own (app/consumer.py).
+# is a setting, and it runs on the worker's event loop instead of a thread
+# of its own unless told otherwise (app/consumer.py).
 use_txwatch_consumer(
     app,
     FetchPolicy(settings.fetch_min_bytes, settings.fetch_max_wait_ms),

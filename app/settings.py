@@ -67,7 +67,7 @@ class Settings:
     gc_threshold: int = 50_000
     fetch_min_bytes: int = 1  # Faust's: the broker answers a fetch at the first record
     fetch_max_wait_ms: int = 1500  # Faust's
-    consumer_on_loop: bool = False  # Faust's: the consumer in a thread of its own
+    consumer_on_loop: bool = True  # Faust's way (false): the consumer in a thread of its own
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -304,16 +304,16 @@ def test_use_txwatch_consumer_gives_the_app_a_consumer_with_the_policy():
     assert Consumer.fetch_policy == FetchPolicy()  # other apps keep Faust's
 
 
-def test_the_worker_consumer_runs_in_a_thread_of_its_own_by_default():
+def test_the_worker_consumer_runs_on_the_apps_event_loop_by_default():
     thread = app.consumer._thread
-    assert type(thread) is RewindingConsumerThread
-    assert thread.thread_loop is not app.loop
+    assert isinstance(thread, LoopConsumerThread)
+    assert thread.thread_loop is thread.parent_loop is app.loop
 
 
-def test_use_txwatch_consumer_on_loop_runs_the_consumer_on_the_apps_loop():
-    other = faust.App("txwatch-test-on-loop", broker="kafka://127.0.0.1:1")
-    use_txwatch_consumer(other, on_loop=True)
+def test_use_txwatch_consumer_not_on_loop_runs_the_consumer_in_a_thread_of_its_own():
+    other = faust.App("txwatch-test-thread", broker="kafka://127.0.0.1:1")
+    use_txwatch_consumer(other, on_loop=False)
 
     thread = other.consumer._thread
-    assert isinstance(thread, LoopConsumerThread)
-    assert thread.thread_loop is thread.parent_loop is other.loop
+    assert type(thread) is RewindingConsumerThread
+    assert thread.thread_loop is not other.loop

@@ -9,7 +9,7 @@ def test_settings_defaults_without_environment():
     assert settings.app_id == "txwatch"
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.topic("transactions") == "transactions"
-    assert settings.consumer_on_loop is False
+    assert settings.consumer_on_loop is True
 
 
 def test_settings_read_the_environment():
@@ -22,7 +22,7 @@ def test_settings_read_the_environment():
             "TXWATCH_GC_THRESHOLD": "0",
             "TXWATCH_FETCH_MIN_BYTES": "65536",
             "TXWATCH_FETCH_MAX_WAIT_MS": "20",
-            "TXWATCH_CONSUMER_ON_LOOP": "true",
+            "TXWATCH_CONSUMER_ON_LOOP": "false",
         }
     )
     assert settings.app_id == "fraud-eu"
@@ -31,7 +31,7 @@ def test_settings_read_the_environment():
     assert settings.rocksdb_cache_mb == 32
     assert settings.gc_threshold == 0
     assert (settings.fetch_min_bytes, settings.fetch_max_wait_ms) == (65536, 20)
-    assert settings.consumer_on_loop is True
+    assert settings.consumer_on_loop is False
 
 
 @pytest.mark.parametrize(
