@@ -190,9 +190,8 @@ class Consumer(aiokafka_driver.Consumer):
         super().__init__(*args, **kwargs)
         self.callback = eager(self.callback)
         self._clearings = 0
-        self._seeks = 0  # seeks begun plus seeks ended: odd while one is under way
-        # One seek at a time, so that the count's parity holds (see perform_seek).
-        self._seeking = asyncio.Lock()
+        self._seeks = 0  # seeks begun: a batch during which it changes ends
+        self._seeking = asyncio.Lock()  # held while a seek is under way (one at a time)
         self._seek_needed = False
         self._handing_over: Message | None = None
         # The flow control holds its queues weakly: this consumer keeps the watch alive.
@@ -221,8 +220,6 @@ class Consumer(aiokafka_driver.Consumer):
             except BaseException:
                 self._seek_needed = True
                 raise
-            finally:
-                self._seeks += 1
 
     async def getmany(
         self,
@@ -232,7 +229,7 @@ class Consumer(aiokafka_driver.Consumer):
         ends the batch, and the next call first seeks back to the committed
         offsets; nothing is handed over while a seek is under way."""
         self._handing_over = None
-        if self._seeks % 2:
+        if self._seeking.locked():
             # Records fetched now could predate the seek's end (see below).
             await self.sleep(self.seek_wait_interval)
             return
