@@ -49,6 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 FAUST = Path(sys.executable).with_name("faust")
 STEPS = ("raw", "bare", "full", "latency", "two")
 
+#: Default seconds of paced sending, not timed, before the timed runs of each
+#: latency step. A freshly started broker compiles its code for small produce
+#: and fetch requests only once they come: its JIT compiler took half a core
+#: in the first 5 s of paced traffic, and the p50 of each of those seconds was
+#: 31-95 ms (README, "What the tail is made of").
+WARMUP_SECONDS = 15
+
 
 def say(message: str) -> None:
     """Progress, on stderr: stdout carries only the results."""
@@ -64,6 +71,7 @@ class Options:
     partitions: int
     steps: tuple[str, ...]
     model: Path
+    warmup_seconds: int = WARMUP_SECONDS
     run_id: str = field(default_factory=lambda: time.strftime("%Y%m%d%H%M%S"))
 
     @property
@@ -304,13 +312,6 @@ def measure_bare(opts: Options, env: dict[str, str], topic: str) -> float:
     return (opts.count - 1) / (times["last"] - times["first"])
 
 
-#: Paced sending, not timed, before the timed runs of each latency step. A
-#: freshly started broker compiles its code for small produce and fetch
-#: requests only once they come: its JIT compiler took half a core in the
-#: first 5 s of paced traffic, and p50 was 50-95 ms meanwhile (README, Speed).
-WARMUP_SECONDS = 15
-
-
 def warm_up(
     label: str,
     servers: str,
@@ -318,10 +319,13 @@ def warm_up(
     messages: list[tuple[bytes, bytes]],
     partitions: int,
     rate: int,
+    seconds: int,
 ) -> list[tuple[bytes, bytes]]:
-    """Send ``WARMUP_SECONDS`` of ``messages`` at ``rate``/s, untimed; return the rest."""
-    count = rate * WARMUP_SECONDS
-    say(f"{label} warming up at {rate}/s for {WARMUP_SECONDS}s")
+    """Send ``seconds`` of ``messages`` at ``rate``/s, untimed; return the rest."""
+    count = rate * seconds
+    if count <= 0:
+        return messages
+    say(f"{label} warming up at {rate}/s for {seconds}s")
     asyncio.run(paced_latency(servers, prefix, messages[:count], rate, partitions))
     return messages[count:]
 
@@ -344,7 +348,10 @@ def measure_floor_latency(
     with workers(Worker("floor", "bench.bare_app", floor_env, opts.workdir)) as fleet:
         fleet[0].wait_ready()
         # For this fresh worker, it also covers its own first fetches and sends.
-        rest = warm_up("(d) floor:", servers, prefix, messages, opts.partitions, max(opts.rates))
+        rest = warm_up(
+            "(d) floor:", servers, prefix, messages, opts.partitions, max(opts.rates),
+            opts.warmup_seconds,
+        )  # fmt: skip
         return paced_runs(opts, servers, prefix, rest, "(d) floor:", fleet[0])
 
 
@@ -623,7 +630,8 @@ def run(opts: Options) -> dict[str, Any]:
 
     # The latency runs take fresh transactions: txwatch's, then the floor's,
     # each with its warm-up.
-    latency_count = sum(opts.rates) * opts.latency_seconds + max(opts.rates) * WARMUP_SECONDS
+    warmup_count = max(opts.rates) * opts.warmup_seconds
+    latency_count = sum(opts.rates) * opts.latency_seconds + warmup_count
     extra = 2 * latency_count if "latency" in opts.steps else 0
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
@@ -693,8 +701,9 @@ def measure_full(
             with step(results, "latency"):
                 wait_caught_up(fleet[0])
                 rest = warm_up(
-                    "(d)", servers, f"{prefix}a-", fresh, opts.partitions, max(opts.rates)
-                )
+                    "(d)", servers, f"{prefix}a-", fresh, opts.partitions, max(opts.rates),
+                    opts.warmup_seconds,
+                )  # fmt: skip
                 results["latency"] = paced_runs(
                     opts, servers, f"{prefix}a-", rest, "(d)", fleet[0],
                     before_each=lambda: wait_caught_up(fleet[0]),
@@ -798,6 +807,12 @@ def main(argv: list[str] | None = None) -> None:
         "--rates", default="2000,1000", help="tx/s of the latency runs (the first is headline)"
     )
     parser.add_argument("--latency-seconds", type=int, default=30)
+    parser.add_argument(
+        "--warmup-seconds",
+        type=int,
+        default=WARMUP_SECONDS,
+        help="paced sending at the highest rate, not timed, before each latency step (0: none)",
+    )
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument(
         "--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}"
@@ -808,6 +823,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(steps) - set(STEPS)
     if unknown:
         parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
+    if args.warmup_seconds < 0:
+        parser.error(f"--warmup-seconds must be 0 or more, not {args.warmup_seconds}")
     opts = Options(
         args.count,
         args.users,
@@ -816,6 +833,7 @@ def main(argv: list[str] | None = None) -> None:
         args.partitions,
         steps,
         args.model,
+        warmup_seconds=args.warmup_seconds,
     )
     results = run(opts)
     print(table(results))
