@@ -625,14 +625,16 @@ def run(opts: Options) -> dict[str, Any]:
     opts.workdir.mkdir(parents=True, exist_ok=True)
     prefix = f"bench-{opts.run_id}-"
     results: dict[str, Any] = {"machine": machine(), "count": opts.count, "users": opts.users}
+    if "latency" in opts.steps:
+        results["latency_warmup_s"] = opts.warmup_seconds
     stolen = StolenShare()
     ensure_model(opts, env)
 
     # The latency runs take fresh transactions: txwatch's, then the floor's,
     # each with its warm-up.
     warmup_count = max(opts.rates) * opts.warmup_seconds
-    latency_count = sum(opts.rates) * opts.latency_seconds + warmup_count
-    extra = 2 * latency_count if "latency" in opts.steps else 0
+    latency_share = sum(opts.rates) * opts.latency_seconds + warmup_count
+    extra = 2 * latency_share if "latency" in opts.steps else 0
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
     messages = [
@@ -659,11 +661,11 @@ def run(opts: Options) -> dict[str, Any]:
         on_full = [name for name in ("full", "latency") if name in opts.steps]
         if on_full:
             with step(results, *on_full):
-                measure_full(opts, env, servers, prefix, later[:latency_count], results)
+                measure_full(opts, env, servers, prefix, later[:latency_share], results)
         if "latency" in opts.steps:
             with step(results, "floor"):
                 results["floor_latency"] = measure_floor_latency(
-                    opts, env, servers, later[latency_count:]
+                    opts, env, servers, later[latency_share:]
                 )
         if "two" in opts.steps:
             with step(results, "two"):
@@ -793,6 +795,11 @@ def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines.append(f"{results['count']:,} transactions, {results['users']:,} users; "
                  f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB")  # fmt: skip
+    if "latency_warmup_s" in results:
+        lines.append(
+            f"latency runs after {results['latency_warmup_s']} s of untimed sending"
+            " at the highest rate"
+        )
     if "stolen_pct" in m:
         lines.append(f"CPU time its host took from the machine over the run: {m['stolen_pct']}%")
     lines += [f"step {name} failed: {reason}" for name, reason in failed.items()]

@@ -134,3 +134,12 @@ def test_the_run_queue_wait_is_read_from_proc_for_a_live_process_only():
         child.kill()
         child.wait()
     assert run_queue_seconds(child.pid) is None  # reaped: no such process
+
+
+def test_the_latency_runs_warm_up_is_said_under_the_table_when_they_ran():
+    results = {"machine": MACHINE, "count": 1000, "users": 100}
+
+    assert "untimed" not in table(results)
+    lines = table({**results, "latency_warmup_s": 15}).splitlines()
+
+    assert lines[-1] == "latency runs after 15 s of untimed sending at the highest rate"
