@@ -13,10 +13,10 @@ Prints progress to stderr, then a table and one JSON line to stdout:
 (e) the worker's peak RSS after (a) and (d);
 (f) the throughput of two workers sharing the partitions.
 
-Everything runs in topics, consumer groups and databases of its own, removed
-at the end; the workers' logs stay in ``var/bench/<run>/``. A step that fails
-is reported as failed, with why, and the others still run; the exit status
-is then 1.
+Everything runs in topics, consumer groups, databases and table folders of
+its own, removed at the end; the workers' logs stay in ``var/bench/<run>/``.
+A step that fails is reported as failed, with why, and the others still run;
+the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -200,11 +201,26 @@ class WorkerUsage:
 
 @contextlib.contextmanager
 def workers(*started: Worker) -> Iterator[tuple[Worker, ...]]:
+    """The ``started`` workers, stopped at the end and their tables removed (logs kept)."""
     try:
         yield started
     finally:
         for worker in started:
             worker.stop()
+            keep_only(worker.dir, worker.log)
+
+
+def keep_only(folder: Path, kept: Path) -> None:
+    """Remove everything in ``folder`` but ``kept``."""
+    # A worker's tables take about 150 MB a run: kept, they filled the disk
+    # run after run, while only the log is read afterwards.
+    for path in folder.iterdir():
+        if path == kept:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 # -- Kafka -----------------------------------------------------------------------

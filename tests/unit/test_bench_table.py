@@ -1,9 +1,10 @@
-"""The bench's report: a failed step shows as failed, with why, and the rest still shows."""
+"""The bench's report (a failed step shows as failed, with why; the rest still shows), and
+what a run leaves behind."""
 
 import re
 from pathlib import Path
 
-from bench.run import table
+from bench.run import keep_only, table
 
 MACHINE = {"cpu": "test CPU", "cores": 2, "memory_gb": 8.0}
 
@@ -143,3 +144,17 @@ def test_the_latency_runs_warm_up_is_said_under_the_table_when_they_ran():
     lines = table({**results, "latency_warmup_s": 15}).splitlines()
 
     assert lines[-1] == "latency runs after 15 s of untimed sending at the highest rate"
+
+
+def test_a_stopped_workers_folder_keeps_its_log_and_nothing_else(tmp_path):
+    log = tmp_path / "worker.log"
+    log.write_text("Ready\n")
+    tables = tmp_path / "txwatch-bench-1-a-data" / "v1" / "tables" / "users-0.db"
+    tables.mkdir(parents=True)
+    (tables / "000001.sst").write_bytes(b"x" * 100)
+    (tmp_path / "stray.json").write_text("{}")
+
+    keep_only(tmp_path, log)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["worker.log"]
+    assert log.read_text() == "Ready\n"
