@@ -654,8 +654,11 @@ def run(opts: Options) -> dict[str, Any]:
     extra = 2 * latency_share if "latency" in opts.steps else 0
     say(f"simulating {opts.count + extra:,} transactions for {opts.users:,} users")
     config = SimulatorConfig(users=opts.users, fraud_rate=0.01, seed=3)
+    # Copied: kept, each value orjson returns held about 4 KB here (200,000
+    # of them took 786 MB, and a default run's 740,000 3.2 GB); a copy holds
+    # its own length (544 MB for the whole run's messages).
     messages = [
-        (tx.user_id.encode(), orjson.dumps(tx.to_dict()))
+        (tx.user_id.encode(), bytes(memoryview(orjson.dumps(tx.to_dict()))))
         for tx in simulate(config, opts.count + extra)
     ]
     stream, later = messages[: opts.count], messages[opts.count :]
