@@ -7,9 +7,10 @@ Prints progress to stderr, then a table and one JSON line to stdout:
 (b) the floor: a bare Faust agent that only decodes and counts the same data;
 (c) the ceiling: a raw aiokafka consumer decoding the same data;
 (d) p50/p99 produce-to-alert latency at fixed rates, after a warm-up at the
-    highest, with the share of a core the worker used meanwhile, and its
-    floor: the same runs through a stock Faust agent that forwards one
-    transaction in 50;
+    highest, with the share of a core the worker used meanwhile, where each
+    alert's time went (to the broker, waiting for the worker, in its batch,
+    back out), and its floor: the same runs through a stock Faust agent that
+    forwards one transaction in 50;
 (e) the worker's peak RSS after (a) and (d);
 (f) the throughput of two workers sharing the partitions.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -35,7 +37,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,11 @@ STEPS = ("raw", "bare", "full", "latency", "two")
 #: 31-95 ms; it still took 7-14% of a core in bursts 20-40 s in, so 15 s left
 #: those bursts inside the timed runs (README, "The first run after a start").
 WARMUP_SECONDS = 60
+
+#: The config of the topics the latency runs time: the broker stamps each
+#: message with the time it appended it, so that an alert's way can be split
+#: where the broker saw it pass (:func:`split_times`).
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
 
 
 def say(message: str) -> None:
@@ -231,11 +240,13 @@ def bootstrap(env: dict[str, str]) -> str:
     return env["BROKER_URL"].removeprefix("kafka://").replace(";", ",")
 
 
-async def create_topic(servers: str, topic: str, partitions: int) -> None:
+async def create_topic(
+    servers: str, topic: str, partitions: int, configs: dict[str, str] | None = None
+) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=servers)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
+        await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs or {})])
     finally:
         await admin.close()
 
@@ -353,7 +364,7 @@ def measure_floor_latency(
     """(d) floor: the same paced runs through a stock Faust agent that forwards 1 in 50."""
     prefix = f"bench-{opts.run_id}-c-"
     for topic in ("transactions", "alerts"):
-        asyncio.run(create_topic(servers, prefix + topic, opts.partitions))
+        asyncio.run(create_topic(servers, prefix + topic, opts.partitions, APPEND_TIME))
     floor_env = {
         **env,
         "BENCH_MODE": "forward",
@@ -454,6 +465,75 @@ def drop_databases(env: dict[str, str], run_id: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@dataclass(slots=True)
+class AlertTimes:
+    """When one alert's transaction was sent, appended by the broker and taken into a
+    batch by the worker, and when its alert was appended and read (epoch seconds;
+    None where unknown: a topic without append times, an agent that says nothing)."""
+
+    sent: float
+    appended: float | None
+    scored: float | None
+    alerted: float | None
+    read: float
+
+
+#: The stretches of an alert's way, by the points that bound them. Without
+#: ``scored`` (the floor's forwarded transactions), the worker's two are one.
+STRETCHES = {
+    ("sent", "appended"): "to_broker",
+    ("appended", "scored"): "waiting",
+    ("scored", "alerted"): "batch",
+    ("appended", "alerted"): "through_worker",
+    ("alerted", "read"): "to_reader",
+}
+
+
+def split_times(times: list[AlertTimes]) -> dict[str, Any]:
+    """p50 and p99 (ms) of each stretch of the alerts' way, and the mean of each
+    over the slowest 1% of alerts: what their total is made of.
+
+    Only alerts whose every point but ``scored`` is known count. The broker's
+    times are whole milliseconds, so a stretch that starts or ends at one is
+    exact to about a millisecond (and may show below zero).
+    """
+    rows = []
+    for t in times:
+        if t.appended is None or t.alerted is None:
+            continue
+        points = [(f.name, getattr(t, f.name)) for f in fields(AlertTimes)]
+        known = [(name, at) for name, at in points if at is not None]
+        stretches = {STRETCHES[(a, b)]: end - start for (a, start), (b, end) in pairwise(known)}
+        rows.append((t.read - t.sent, stretches))
+    if not rows:
+        return {}
+    rows.sort(key=lambda row: row[0])
+    slowest = rows[len(rows) - max(1, len(rows) // 100) :]
+    names = [name for name in STRETCHES.values() if all(name in r[1] for r in rows)]
+
+    def ms(seconds: float) -> float:
+        return round(1000 * seconds, 1)
+
+    def quantile(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ms(ordered[min(len(ordered) - 1, int(len(ordered) * q))])
+
+    return {
+        "split_ms": {
+            name: [quantile([r[1][name] for r in rows], q) for q in (0.5, 0.99)] for name in names
+        },
+        "slowest_1pct_mean_ms": {
+            "total": ms(sum(r[0] for r in slowest) / len(slowest)),
+            **{name: ms(sum(r[1][name] for r in slowest) / len(slowest)) for name in names},
+        },
+    }
+
+
+def detected_at(text: str | None) -> float | None:
+    """Epoch seconds of an alert's ``detected_at`` (ISO-8601, ``Z``), None without one."""
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 async def paced_latency(
     servers: str,
     prefix: str,
@@ -468,7 +548,8 @@ async def paced_latency(
     takes little of the CPU the worker shares with this process. Given the
     ``worker``, also the share of a core it used while the messages were sent,
     and the share of that time its event loop was ready to run but waited for
-    a CPU that other processes held.
+    a CPU that other processes held. Where the topics carry the broker's
+    append times (:data:`APPEND_TIME`), also where the alerts' time went.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=servers, group_id=None, auto_offset_reset="latest"
@@ -477,7 +558,8 @@ async def paced_latency(
     producer = AIOKafkaProducer(bootstrap_servers=servers, linger_ms=0, acks=1)
     await producer.start()
     sent_at: dict[bytes, float] = {}
-    latencies: list[float] = []
+    appended_at: dict[bytes, float] = {}
+    times: list[AlertTimes] = []
     try:
         tps = [TopicPartition(f"{prefix}alerts", p) for p in range(partitions)]
         consumer.assign(tps)
@@ -491,9 +573,24 @@ async def paced_latency(
                 now = time.time()
                 for records in batch.values():
                     for record in records:
-                        tx_id = orjson.loads(record.value)["transaction_id"].encode()
+                        alert = orjson.loads(record.value)
+                        tx_id = alert["transaction_id"].encode()
                         if tx_id in sent_at:
-                            latencies.append(now - sent_at[tx_id])
+                            times.append(
+                                AlertTimes(
+                                    sent_at[tx_id],
+                                    appended_at.get(tx_id),
+                                    detected_at(alert.get("detected_at")),
+                                    record.timestamp / 1000 if record.timestamp_type == 1 else None,
+                                    now,
+                                )
+                            )
+
+        def note_appended(tx_id: bytes, delivery: asyncio.Future[Any]) -> None:
+            if not delivery.cancelled() and delivery.exception() is None:
+                metadata = delivery.result()
+                if metadata.timestamp_type == 1:  # the broker's append time
+                    appended_at[tx_id] = metadata.timestamp / 1000
 
         collector = asyncio.create_task(collect())
         usage = WorkerUsage(worker) if worker else None
@@ -505,7 +602,8 @@ async def paced_latency(
                 await asyncio.sleep(due - time.monotonic())
             tx_id = orjson.loads(value)["transaction_id"].encode()
             sent_at[tx_id] = time.time()
-            await producer.send(f"{prefix}transactions", value=value, key=key)
+            delivery = await producer.send(f"{prefix}transactions", value=value, key=key)
+            delivery.add_done_callback(functools.partial(note_appended, tx_id))
         sending = time.monotonic() - started
         achieved = len(messages) / sending
         worker_shares = usage.percents(sending) if usage else {}
@@ -517,6 +615,8 @@ async def paced_latency(
     finally:
         await producer.stop()
         await consumer.stop()
+
+    latencies = [t.read - t.sent for t in times]
 
     def pct(q: float) -> float | None:
         if not latencies:
@@ -533,6 +633,7 @@ async def paced_latency(
         "alert_p99_ms": pct(99),
         **worker_shares,
         "machine_stolen_pct": stolen_pct,
+        **split_times(times),
     }
 
 
@@ -664,7 +765,9 @@ def run(opts: Options) -> dict[str, Any]:
     stream, later = messages[: opts.count], messages[opts.count :]
     topic = f"{prefix}a-transactions"
     try:
-        asyncio.run(create_topic(servers, topic, opts.partitions))
+        # (a)'s alerts too, before its worker would make it: both are timed in (d).
+        for name in (topic, f"{prefix}a-alerts"):
+            asyncio.run(create_topic(servers, name, opts.partitions, APPEND_TIME))
         rate = asyncio.run(produce_all(servers, topic, stream))
         say(f"pre-produced {len(stream):,} transactions at {rate:,.0f}/s")
 
@@ -760,6 +863,37 @@ def measure_two(
 #: What the three shares after a latency run's p50 / p99 are.
 SHARES = "worker CPU, its loop waited, stolen"
 
+#: How the report names the stretches of an alert's way (:data:`STRETCHES`).
+STRETCH_NAMES = {
+    "to_broker": "to the broker",
+    "waiting": "waiting for the worker's batch",
+    "batch": "in the batch, sent",
+    "through_worker": "through the agent",
+    "to_reader": "on to the reader",
+}
+
+
+def split_lines(results: dict[str, Any]) -> list[str]:
+    """One line per latency run that has a split: where its alerts' time went."""
+    lines = []
+    for label, runs in (
+        ("(d)", results.get("latency")),
+        ("(d) floor", results.get("floor_latency")),
+    ):
+        for measured in runs or []:
+            if "split_ms" not in measured:
+                continue
+            slowest = measured["slowest_1pct_mean_ms"]
+            parts = [
+                f"{STRETCH_NAMES[name]} {p50} / {p99} ({slowest[name]})"
+                for name, (p50, p99) in measured["split_ms"].items()
+            ]
+            lines.append(
+                f"{label} at {measured['rate']}/s, ms, p50 / p99 (mean of the slowest 1%, "
+                f"{slowest['total']} in all): {'; '.join(parts)}"
+            )
+    return lines
+
 
 def table(results: dict[str, Any]) -> str:
     """The results as a table, a failed step's figures shown as failed and why below."""
@@ -822,6 +956,7 @@ def table(results: dict[str, Any]) -> str:
         )
     if "stolen_pct" in m:
         lines.append(f"CPU time its host took from the machine over the run: {m['stolen_pct']}%")
+    lines += split_lines(results)
     lines += [f"step {name} failed: {reason}" for name, reason in failed.items()]
     return "\n".join(lines)
 

@@ -1,10 +1,12 @@
-"""The bench's report (a failed step shows as failed, with why; the rest still shows), and
-what a run leaves behind."""
+"""The bench's report (a failed step shows as failed, with why; the rest still shows), where
+the alerts' time went, and what a run leaves behind."""
 
 import re
 from pathlib import Path
 
-from bench.run import keep_only, table
+import pytest
+
+from bench.run import AlertTimes, detected_at, keep_only, split_times, table
 
 MACHINE = {"cpu": "test CPU", "cores": 2, "memory_gb": 8.0}
 
@@ -158,3 +160,72 @@ def test_a_stopped_workers_folder_keeps_its_log_and_nothing_else(tmp_path):
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["worker.log"]
     assert log.read_text() == "Ready\n"
+
+
+def alert(sent, appended, scored, alerted, read):
+    """An alert's times given in milliseconds after an arbitrary epoch second."""
+    at = 1_800_000_000
+
+    def ms(value):
+        return None if value is None else at + value / 1000
+
+    return AlertTimes(ms(sent), ms(appended), ms(scored), ms(alerted), ms(read))
+
+
+def test_each_stretch_of_the_alerts_way_gets_its_p50_and_p99_and_the_slowest_percent_its_mean():
+    # 99 alerts that took 10 ms, then one that waited 50 ms more for the worker's batch.
+    times = [alert(0, 1, 4, 8, 10) for _ in range(99)] + [alert(0, 1, 54, 58, 60)]
+
+    split = split_times(times)
+
+    assert split["split_ms"] == {
+        "to_broker": [1.0, 1.0],
+        "waiting": [3.0, 53.0],
+        "batch": [4.0, 4.0],
+        "to_reader": [2.0, 2.0],
+    }
+    assert split["slowest_1pct_mean_ms"] == {
+        "total": 60.0,
+        "to_broker": 1.0,
+        "waiting": 53.0,
+        "batch": 4.0,
+        "to_reader": 2.0,
+    }
+
+
+def test_without_the_workers_time_the_stretch_through_it_is_one_and_unknown_appends_are_left_out():
+    times = [alert(0, 2, None, 7, 9), alert(0, None, None, 7, 9), alert(0, 2, None, None, 9)]
+
+    split = split_times(times)
+
+    assert split["split_ms"] == {
+        "to_broker": [2.0, 2.0],
+        "through_worker": [5.0, 5.0],
+        "to_reader": [2.0, 2.0],
+    }
+    assert split_times(times[1:]) == {}
+
+
+def test_an_alerts_detected_at_is_read_as_epoch_seconds():
+    assert detected_at("2026-01-02T03:04:05.250000Z") == pytest.approx(1767323045.25)
+    assert detected_at(None) is None
+
+
+def test_where_the_alerts_time_went_is_said_under_the_table_for_each_run_that_has_it():
+    split = split_times([alert(0, 1, 4, 8, 10)])
+    results = {
+        "machine": MACHINE,
+        "count": 1000,
+        "users": 100,
+        "latency": [{"rate": 2000, "alert_p50_ms": 10.0, "alert_p99_ms": 10.0, **split}],
+        "floor_latency": [{"rate": 2000, "alert_p50_ms": 4.0, "alert_p99_ms": 9.0}],
+    }
+
+    lines = table(results).splitlines()
+
+    assert lines[-1] == (
+        "(d) at 2000/s, ms, p50 / p99 (mean of the slowest 1%, 10.0 in all): "
+        "to the broker 1.0 / 1.0 (1.0); waiting for the worker's batch 3.0 / 3.0 (3.0); "
+        "in the batch, sent 4.0 / 4.0 (4.0); on to the reader 2.0 / 2.0 (2.0)"
+    )
+    assert not any(line.startswith("(d) floor at") for line in lines)
