@@ -512,7 +512,7 @@ def split_times(times: list[AlertTimes]) -> dict[str, Any]:
     names = [name for name in STRETCHES.values() if all(name in r[1] for r in rows)]
 
     def ms(seconds: float) -> float:
-        return round(1000 * seconds, 1)
+        return round(1000 * seconds, 1) + 0.0  # never "-0.0"
 
     def quantile(values: list[float], q: float) -> float:
         ordered = sorted(values)

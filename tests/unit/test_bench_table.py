@@ -229,3 +229,9 @@ def test_where_the_alerts_time_went_is_said_under_the_table_for_each_run_that_ha
         "in the batch, sent 4.0 / 4.0 (4.0); on to the reader 2.0 / 2.0 (2.0)"
     )
     assert not any(line.startswith("(d) floor at") for line in lines)
+
+
+def test_a_stretch_that_rounds_to_zero_from_below_shows_as_zero_not_minus_zero():
+    split = split_times([alert(0, -0.01, 1, 2, 3)])
+
+    assert str(split["split_ms"]["to_broker"][0]) == "0.0"
