@@ -58,8 +58,8 @@ STEPS = ("raw", "bare", "full", "latency", "two")
 #: latency step. A freshly started broker compiles its code for small produce
 #: and fetch requests only once they come: its JIT compiler took half a core
 #: in the first 5 s of paced traffic, and the p50 of each of those seconds was
-#: 31-95 ms; it still took 7-14% of a core in bursts 20-40 s in, so 15 s left
-#: those bursts inside the timed runs (README, "The first run after a start").
+#: 31-95 ms; it still took 7-10% of a core 20-35 s in, so 15 s left that
+#: inside the timed runs (bench/NOTES.md, "The first run after a start").
 WARMUP_SECONDS = 60
 
 #: The config of the topics the latency runs time: the broker stamps each
