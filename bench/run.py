@@ -465,6 +465,17 @@ def drop_databases(env: dict[str, str], run_id: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def ms(seconds: float) -> float:
+    """``seconds`` in milliseconds, to a tenth; never "-0.0"."""
+    return round(1000 * seconds, 1) + 0.0
+
+
+def quantile_ms(seconds: list[float], q: float) -> float:
+    """The ``q`` quantile (0 to 1) of ``seconds`` (not empty), in milliseconds."""
+    ordered = sorted(seconds)
+    return ms(ordered[min(len(ordered) - 1, int(len(ordered) * q))])
+
+
 @dataclass(slots=True)
 class AlertTimes:
     """When one alert's transaction was sent, appended by the broker and taken into a
@@ -511,16 +522,10 @@ def split_times(times: list[AlertTimes]) -> dict[str, Any]:
     slowest = rows[len(rows) - max(1, len(rows) // 100) :]
     names = [name for name in STRETCHES.values() if all(name in r[1] for r in rows)]
 
-    def ms(seconds: float) -> float:
-        return round(1000 * seconds, 1) + 0.0  # never "-0.0"
-
-    def quantile(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ms(ordered[min(len(ordered) - 1, int(len(ordered) * q))])
-
     return {
         "split_ms": {
-            name: [quantile([r[1][name] for r in rows], q) for q in (0.5, 0.99)] for name in names
+            name: [quantile_ms([r[1][name] for r in rows], q) for q in (0.5, 0.99)]
+            for name in names
         },
         "slowest_1pct_mean_ms": {
             "total": ms(sum(r[0] for r in slowest) / len(slowest)),
@@ -617,20 +622,13 @@ async def paced_latency(
         await consumer.stop()
 
     latencies = [t.read - t.sent for t in times]
-
-    def pct(q: float) -> float | None:
-        if not latencies:
-            return None
-        ordered = sorted(latencies)
-        return round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
-
     return {
         "rate": rate,
         "rate_achieved": round(achieved),
         "sent": len(messages),
         "alerts": len(latencies),
-        "alert_p50_ms": pct(50),
-        "alert_p99_ms": pct(99),
+        "alert_p50_ms": quantile_ms(latencies, 0.5) if latencies else None,
+        "alert_p99_ms": quantile_ms(latencies, 0.99) if latencies else None,
         **worker_shares,
         "machine_stolen_pct": stolen_pct,
         **split_times(times),
