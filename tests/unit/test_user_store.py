@@ -49,3 +49,28 @@ def test_rocksdb_store_writes_the_partitions_database_and_records_delivery(monke
     sends._on_delivery[changelog](changelog, 5, 41)
     # Where Faust's recovery resumes reading the changelog.
     assert table.data.persisted_offset(TP(changelog, 5)) == 41
+
+
+def test_the_delivered_offset_is_recorded_at_most_once_a_second_per_partition(
+    monkeypatch, tmp_path
+):
+    table = real_table(monkeypatch, "rocksdb-offsets", "rocksdb://", tabledir=tmp_path)
+    changelog = table.changelog_topic.get_topic_name()
+    now = [100.0]
+    sends = RecordingSends()
+    user_table.UserStore(sends, clock=lambda: now[0])
+    delivered = sends._on_delivery[changelog]
+
+    def recorded(partition):
+        return table.data.persisted_offset(TP(changelog, partition))
+
+    delivered(changelog, 5, 41)
+    assert recorded(5) == 41  # the first at once
+    now[0] = 100.5
+    delivered(changelog, 5, 57)
+    delivered(changelog, 6, 9)  # another partition keeps its own pace
+    # Late is safe: recovery reads again what it already has.
+    assert (recorded(5), recorded(6)) == (41, 9)
+    now[0] = 101.0
+    delivered(changelog, 5, 63)
+    assert recorded(5) == 63
