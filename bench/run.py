@@ -38,7 +38,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from models.simulator import SimulatorConfig, simulate
+from models.transaction import parse_timestamp
 
 ROOT = Path(__file__).resolve().parents[1]
 FAUST = Path(sys.executable).with_name("faust")
@@ -536,7 +536,7 @@ def split_times(times: list[AlertTimes]) -> dict[str, Any]:
 
 def detected_at(text: str | None) -> float | None:
     """Epoch seconds of an alert's ``detected_at`` (ISO-8601, ``Z``), None without one."""
-    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return None if text is None else parse_timestamp(text)
 
 
 async def paced_latency(
