@@ -15,6 +15,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 
 from app.consumer import FetchPolicy, use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
+from app.patches.changelog_rereads import TableManager
 from app.settings import Settings
 from app.streams import Stream
 from web.middleware import json_errors
@@ -56,6 +57,9 @@ app = faust.App(
     settings.app_id,
     # Agents' streams can take batches as they arrive (app/streams.py).
     Stream=Stream,
+    # Table recovery leaves out changelog records marked stale at a clearing
+    # (app/patches/changelog_rereads.py).
+    TableManager=TableManager,
     **faust_defaults(),
 )
 # Faust's consumer with six changes: records dropped at a rebalance are read

@@ -30,10 +30,15 @@ worker skipped a block of transactions (about one buffer's worth) without
 a word, and its commits stopped there. Here:
 
 - a clearing ends the batch being handed over, and the next fetch first
-  seeks back to the committed offsets;
-- the record being handed over at the clearing is marked with a
-  generation no group has, which Faust's streams skip (a put woken just
-  before the clearing can land just after it); it comes again with the rest;
+  seeks back: stream partitions to the committed offsets, changelog
+  partitions to just after what table recovery has applied (they have no
+  committed offsets; before issue 23 they stayed where they were read, and
+  recovery could wait for ever for records dropped here:
+  :mod:`app.patches.changelog_rereads`);
+- records whose hand-over had begun and had to wait at the clearing are
+  marked with a generation no group has, which Faust's streams and table
+  recovery skip (a put woken just before the clearing can land just after
+  it); they come again with the rest;
 - a seek ends the batch too, and nothing is handed over while one is under
   way. Faust's seek sets its read offsets back to the committed ones; the
   next record of a batch fetched before it lies further on, and Faust took
@@ -79,6 +84,11 @@ from mode.services import WaitArgT, WaitResults
 
 from app.eager import eager
 from app.loop_thread import OnParentLoop
+from app.patches.changelog_rereads import (
+    changelog_positions,
+    mark_stale,
+    seek_changelogs,
+)
 
 
 async def seek_to_committed_or_beginning(
@@ -138,9 +148,14 @@ class RewindingConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return await self.call_thread(self._seek_to_committed_or_beginning)
 
     async def _seek_to_committed_or_beginning(self) -> Mapping[TopicPartition, int | None]:
-        return await seek_to_committed_or_beginning(
-            self._ensure_consumer(), lambda tp: rewinds_to_beginning(self.app, tp.topic)
+        consumer = self._ensure_consumer()
+        committed = await seek_to_committed_or_beginning(
+            consumer, lambda tp: rewinds_to_beginning(self.app, tp.topic)
         )
+        # Changelog partitions have no committed offsets: they go back to
+        # where table recovery stands (app/patches/changelog_rereads.py).
+        seek_changelogs(consumer, changelog_positions(self.app.tables.recovery))
+        return committed
 
 
 def rewinds_to_beginning(app: faust.App, topic: str) -> bool:
@@ -166,10 +181,6 @@ class ClearingWatch:
         self._on_clear()
 
 
-#: A generation no consumer group has: Faust's streams skip messages marked with it.
-STALE_GENERATION = -1
-
-
 class Consumer(aiokafka_driver.Consumer):
     """Faust's aiokafka consumer: :class:`RewindingConsumerThread`, eager hand-over,
     and a seek back after every clearing of the streams' buffers."""
@@ -188,21 +199,32 @@ class Consumer(aiokafka_driver.Consumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.callback = eager(self.callback)
+        self._deliver = eager(self.callback)
+        self.callback = self._deliver_tracked
+        # Messages whose hand-over has begun and not finished (it had to wait).
+        self._unfinished: set[Message] = set()
         self._clearings = 0
         self._seeks = 0  # seeks begun: a batch during which it changes ends
         self._seeking = asyncio.Lock()  # held while a seek is under way (one at a time)
         self._seek_needed = False
-        self._handing_over: Message | None = None
         # The flow control holds its queues weakly: this consumer keeps the watch alive.
         self._clearing_watch = ClearingWatch(self._on_buffers_cleared)
         self.app.flow_control.manage_queue(self._clearing_watch)
 
+    def _deliver_tracked(self, message: Message) -> asyncio.Future[None]:
+        delivered = self._deliver(message)
+        if not delivered.done():
+            unfinished = self._unfinished
+            unfinished.add(message)
+            delivered.add_done_callback(lambda _: unfinished.discard(message))
+        return delivered
+
     def _on_buffers_cleared(self) -> None:
         self._clearings += 1
         self._seek_needed = True
-        if self._handing_over is not None:
-            self._handing_over.generation_id = STALE_GENERATION
+        # Their records could land in a queue just after it was emptied;
+        # they are read again after the seek back instead.
+        mark_stale(self._unfinished)
 
     async def perform_seek(self) -> None:
         """Seek every partition back to its committed offset (Faust's), and
@@ -228,7 +250,6 @@ class Consumer(aiokafka_driver.Consumer):
         """Faust's fetched records. A clearing of the streams' buffers or a seek
         ends the batch, and the next call first seeks back to the committed
         offsets; nothing is handed over while a seek is under way."""
-        self._handing_over = None
         if self._seeking.locked():
             # Records fetched now could predate the seek's end (see below).
             await self.sleep(self.seek_wait_interval)
@@ -254,9 +275,7 @@ class Consumer(aiokafka_driver.Consumer):
                 # The rest of the batch is fetched again after a seek back.
                 self._seek_needed = True
                 return
-            self._handing_over = message
             yield tp, message  # Faust's loop comes back once it is handed over
-            self._handing_over = None
 
     async def wait_first(
         self,

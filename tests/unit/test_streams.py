@@ -8,7 +8,7 @@ import threading
 import faust
 import pytest
 
-from app.consumer import STALE_GENERATION
+from app.patches.changelog_rereads import STALE_GENERATION
 from app.streams import Stream
 
 app = faust.App("txwatch-test-streams", store="memory://", Stream=Stream)
