@@ -16,6 +16,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from app.consumer import FetchPolicy, use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
 from app.patches.changelog_rereads import TableManager
+from app.patches.early_web import start_web_at_first_assignment
 from app.settings import Settings
 from app.streams import Stream
 from web.middleware import json_errors
@@ -77,12 +78,15 @@ use_txwatch_consumer(
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
 # the sensor's per-message hooks are slimmed (app/monitor.py).
 setup_prometheus_sensors(app, pattern="/metrics", name_prefix="faust")
+# /health and /metrics answer while tables recover, not only once they have
+# (app/patches/early_web.py); table views answer 503 until then.
+start_web_at_first_assignment(app)
 app.monitor = LeanPrometheusMonitor(metrics=app.monitor._metrics)
 
 # Registered by import, not by Faust's autodiscovery: autodiscovery logs an
 # import error as a warning and starts the worker without the broken module.
 from agents import score, sink  # noqa: E402, F401
-from app import collector, commands  # noqa: E402, F401
+from app import collector, commands, watchdog  # noqa: E402, F401
 from tables import users as users_table  # noqa: E402, F401
 from web import anomalies, health, index, model, scoring, stats, users  # noqa: E402, F401
 

@@ -68,6 +68,8 @@ class Settings:
     fetch_min_bytes: int = 1  # Faust's: the broker answers a fetch at the first record
     fetch_max_wait_ms: int = 1500  # Faust's
     consumer_on_loop: bool = True  # Faust's way (false): the consumer in a thread of its own
+    # Table recovery reading nothing new for this long is a stall (app/watchdog.py).
+    recovery_stall_seconds: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +105,9 @@ class Settings:
             fetch_min_bytes=_int(env, "TXWATCH_FETCH_MIN_BYTES", cls.fetch_min_bytes, 1),
             fetch_max_wait_ms=_int(env, "TXWATCH_FETCH_MAX_WAIT_MS", cls.fetch_max_wait_ms, 1),
             consumer_on_loop=_bool(env, "TXWATCH_CONSUMER_ON_LOOP", cls.consumer_on_loop),
+            recovery_stall_seconds=_int(
+                env, "TXWATCH_RECOVERY_STALL_SECONDS", cls.recovery_stall_seconds, 5
+            ),
         )
 
     def topic(self, name: str) -> str:

@@ -10,6 +10,7 @@ from app import app
 from app.database.runtime import alert_writer
 from app.detection import detector
 from app.topics import assigned_transactions_partitions
+from app.watchdog import recovery_report
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:
@@ -23,12 +24,16 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     database = alert_writer().status.as_dict()
     if database["state"] == "down":
         problems.append(database["summary"])
+    stalled, recovery = recovery_report()
+    if stalled:
+        problems.append(stalled)
     model = detector().model
     report = {
         "status": "ok" if not problems else "unhealthy",
         "problems": problems,
         "kafka": {"assigned_partitions": assigned},
         "postgresql": database,
+        "recovery": recovery,
         "model": (
             {"loaded": True, "version": model.version}
             if model is not None
@@ -40,7 +45,7 @@ def health_report() -> tuple[bool, dict[str, Any]]:
 
 @app.page("/health")
 class HealthView(View):
-    """200 when Kafka and PostgreSQL answer; 503 with the problems otherwise."""
+    """200 when Kafka and PostgreSQL answer and recovery reads on; 503 with the problems if not."""
 
     async def get(self, request: Request) -> Response:
         healthy, report = health_report()

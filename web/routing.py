@@ -3,8 +3,10 @@
 A thin layer over :meth:`faust.App.table_route` that turns its failure modes
 into answers a client can act on: a missing or oversized key (400), no
 partition metadata yet (fetched, then routed), a rebalance in progress or an
-unreachable owner (503, retry later). :func:`answer_from_owner` does the
-same for requests whose content ``table_route`` cannot forward (a body).
+unreachable owner (503, retry later), an owner still recovering its tables
+(503: its web server answers before recovery ends, app/patches/early_web.py).
+:func:`answer_from_owner` does the same for requests whose content
+``table_route`` cannot forward (a body).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 
 from app import app
+from app.patches.early_web import recovering
 from models.transaction import MAX_TEXT_LENGTH
 from web.errors import error
 
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[Response]]
 
 _topics_with_metadata: set[str] = set()
+
+RECOVERING = "this worker is recovering its tables: retry shortly"
 
 
 async def _ensure_partition_metadata(table: CollectionT) -> None:
@@ -62,7 +67,13 @@ def route_to_owner(
         raise TypeError("route_to_owner needs match_info or query_param")
 
     def decorator(fun: Handler) -> Handler:
-        routed = app.table_route(table=table, match_info=match_info, query_param=query_param)(fun)
+        @wraps(fun)
+        async def local(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
+            if recovering(app):
+                return error(view, 503, RECOVERING)
+            return await fun(view, request, *args, **kwargs)
+
+        routed = app.table_route(table=table, match_info=match_info, query_param=query_param)(local)
 
         @wraps(fun)
         async def get(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -103,6 +114,8 @@ async def answer_from_owner(
         try:
             return await app.router._route_req(url, view.web, _GetRequest(url))
         except SameNode:
+            if recovering(app):
+                return error(view, 503, RECOVERING)
             return await local()
     except ServiceUnavailable:
         return error(view, 503, "partitions are being rebalanced: retry shortly")
