@@ -18,9 +18,9 @@ help:
 	@echo "make lint          ruff check and format check (make format fixes)"
 	@echo "make clean         stop the stack and delete its data, the venv and worker state"
 
-$(INSTALLED): setup.cfg pyproject.toml
+$(INSTALLED): setup.cfg pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[test]'
 	@touch $@
 
 venv: $(INSTALLED)

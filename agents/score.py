@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 def committed(tp: TP) -> int | None:
     """The partition's last committed offset, as this worker's consumer knows it."""
-    # Faust keeps it in a private mapping; without it verdicts are kept longer.
-    return getattr(app.consumer, "_committed_offset", {}).get(tp)
+    # Faust keeps it in a private mapping (checked at start-up: app/patches/upstream.py).
+    return app.consumer._committed_offset.get(tp)
 
 
 class Scorer:

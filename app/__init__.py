@@ -17,10 +17,14 @@ from app.consumer import FetchPolicy, use_txwatch_consumer
 from app.monitor import LeanPrometheusMonitor
 from app.patches.changelog_rereads import TableManager
 from app.patches.early_web import start_web_at_first_assignment
+from app.patches.upstream import check_upstream
 from app.settings import Settings
 from app.streams import Stream
 from web.middleware import json_errors
 
+# Before anything relies on them: the private parts of Faust, mode and
+# aiokafka txwatch uses must all be there (app/patches/upstream.py).
+check_upstream()
 settings = Settings.from_env()
 
 

@@ -13,3 +13,7 @@ class TxwatchError(Exception):
 
 class ConfigurationError(TxwatchError):
     """A setting is missing or malformed: fix the named environment variable."""
+
+
+class IncompatibleDependency(TxwatchError):
+    """An installed library lacks a part txwatch relies on: install the pinned versions."""

@@ -17,10 +17,13 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 import orjson
+from faust.stores.memory import Store as MemoryStore
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.types import TP
 
 from app import app
 from app.batching import BatchedSends
+from app.errors import ConfigurationError
 from models.profile import Profile
 from models.velocity import Velocity
 from tables.options import rocksdb_options
@@ -51,6 +54,20 @@ def get_user(user_key: bytes) -> UserState | None:
     return None if raw is None else orjson.loads(raw)
 
 
+def store_kind(store: Any) -> str:
+    """``rocksdb`` or ``memory``: which of Faust's stores ``store`` is.
+
+    Raises :class:`ConfigurationError` for any other (``APP_STORE``).
+    """
+    if isinstance(store, RocksDBStore):
+        return "rocksdb"
+    if isinstance(store, MemoryStore):
+        return "memory"
+    raise ConfigurationError(
+        f"APP_STORE: the users table needs rocksdb:// or memory://, not {type(store).__name__}"
+    )
+
+
 class UserStore:
     """The agent's access to ``users``: reads and writes by partition, changelog in batches.
 
@@ -63,16 +80,18 @@ class UserStore:
     delivered changelog offset in RocksDB at most once a second per
     partition instead (``RECORD_OFFSET_EVERY``).
 
-    It uses two private parts of Faust's stores (``_db_for_partition`` of
-    the RocksDB store, ``data`` of the memory store), pinned by unit tests
-    against Faust's own stores.
+    It uses private parts of Faust's stores (``_db_for_partition`` and
+    ``set_persisted_offset`` of the RocksDB store, ``data`` of the memory
+    store), checked at start-up (app/patches/upstream.py) and by unit tests
+    against Faust's own stores. Any other store is refused with an error
+    naming it, rather than written in a way it may not have.
     """
 
     def __init__(self, sends: BatchedSends, clock: Callable[[], float] = time.monotonic) -> None:
         self._store: Any = users.data
         self._changelog = users.changelog_topic.get_topic_name()
         self._sends = sends
-        self._rocksdb = hasattr(self._store, "_db_for_partition")
+        self._rocksdb = store_kind(self._store) == "rocksdb"
         self._clock = clock
         self._recorded_at: dict[int, float] = {}  # partition -> when its offset was last recorded
         sends.on_delivery(self._changelog, self._persisted)

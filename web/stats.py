@@ -57,9 +57,10 @@ def kafka_figures() -> dict[str, Any]:
         assigned = assigned_transactions_partitions()
     except Exception:  # the consumer is not running yet
         return {"assigned_partitions": [], "lag": None}
-    # Faust's record of the last offset read per partition (private, but it
-    # spares a broker round trip per request); the high watermark is public.
-    read = getattr(consumer, "_read_offset", {})
+    # Faust's record of the last offset read per partition (private, checked
+    # at start-up: app/patches/upstream.py; it spares a broker round trip per
+    # request); the high watermark is public.
+    read = consumer._read_offset
     lag = 0
     for tp in assigned:
         highwater, last_read = consumer.highwater(tp), read.get(tp)

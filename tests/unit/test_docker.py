@@ -64,7 +64,9 @@ def test_the_dockerfile_is_slim_non_root_and_copies_every_package():
     # The dependency layer is built from the packaging files alone.
     first_copy = re.search(r"^COPY (.+) \./$", dockerfile, re.M)
     assert first_copy is not None
-    assert first_copy.group(1).split() == ["setup.cfg", "pyproject.toml", "README.md"]
+    packaging = ["setup.cfg", "pyproject.toml", "README.md", "constraints.txt"]
+    assert first_copy.group(1).split() == packaging
+    assert "pip install -c constraints.txt ." in dockerfile  # the tested versions
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
     packages = {

@@ -1,9 +1,11 @@
 import faust
+import pytest
 from faust.types import TP
 
 import app  # noqa: F401  (the app first, as `faust -A app` imports it)
 import tables.users as user_table
 from app.batching import BatchedSends
+from app.errors import ConfigurationError
 
 
 class RecordingSends(BatchedSends):
@@ -74,3 +76,10 @@ def test_the_delivered_offset_is_recorded_at_most_once_a_second_per_partition(
     now[0] = 101.0
     delivered(changelog, 5, 63)
     assert recorded(5) == 63
+
+
+def test_a_store_of_another_kind_is_refused_by_name(monkeypatch):
+    table = real_table(monkeypatch, "other", "memory://")
+    monkeypatch.setattr(table, "_data", object())  # neither Faust's RocksDB nor memory store
+    with pytest.raises(ConfigurationError, match="not object"):
+        user_table.UserStore(RecordingSends())
