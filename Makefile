@@ -7,12 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo bench clean
+.PHONY: help venv deps jars stack-up stack-down stack-status lint format test unit demo bench chaos clean
 
 help:
 	@echo "make demo          set everything up and run the system on simulated traffic (Ctrl-C stops)"
 	@echo "make test          set everything up, lint, and run every test"
 	@echo "make bench         measure throughput, latency and memory on the local stack (minutes)"
+	@echo "make chaos         crash, restart and cut off workers, broker and database mid-stream; check every user (~15 min)"
 	@echo "make unit          only the tests that need no broker or database"
 	@echo "make stack-up      start Kafka and PostgreSQL (stack-down, stack-status)"
 	@echo "make lint          ruff check and format check (make format fixes)"
@@ -63,6 +64,10 @@ demo: venv stack-up
 
 bench: venv stack-up
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Stops and restarts the stack's broker and database on purpose: not beside `make test`.
+chaos: venv stack-up
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean: stack-down
 	rm -rf .stack $(VENV) var test-artifacts *.egg-info
