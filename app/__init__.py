@@ -13,10 +13,11 @@ from typing import Any
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 
-from app.consumer import FetchPolicy, use_txwatch_consumer
-from app.monitor import LeanPrometheusMonitor
+from app.consumer import use_txwatch_consumer
 from app.patches.changelog_rereads import TableManager
 from app.patches.early_web import start_web_at_first_assignment
+from app.patches.fetch_policy import FetchPolicy
+from app.patches.lean_monitor import LeanPrometheusMonitor
 from app.patches.upstream import check_upstream
 from app.settings import Settings
 from app.streams import Stream
@@ -67,12 +68,13 @@ app = faust.App(
     TableManager=TableManager,
     **faust_defaults(),
 )
-# Faust's consumer with six changes: records dropped at a rebalance are read
-# again, so are those dropped when Faust clears the streams' buffers,
-# messages are handed over without tasks, its livelock check no longer
-# crashes on a partition being reset, how long the broker may hold a fetch
-# is a setting, and it runs on the worker's event loop instead of a thread
-# of its own unless told otherwise (app/consumer.py).
+# Faust's consumer with seven changes, one module each in app/patches/:
+# records dropped at a rebalance are read again, so are those dropped when
+# Faust clears the streams' buffers, changelog records included, messages
+# are handed over without tasks, its livelock check no longer crashes on a
+# partition being reset, how long the broker may hold a fetch is a setting,
+# and it runs on the worker's event loop instead of a thread of its own
+# unless told otherwise (app/consumer.py).
 use_txwatch_consumer(
     app,
     FetchPolicy(settings.fetch_min_bytes, settings.fetch_max_wait_ms),
@@ -80,7 +82,7 @@ use_txwatch_consumer(
 )
 # GET /metrics: Faust's sensor (streams, topics, tables, commits) in
 # Prometheus form, with txwatch's own metrics (app/metrics.py) beside it;
-# the sensor's per-message hooks are slimmed (app/monitor.py).
+# the sensor's per-message hooks are slimmed (app/patches/lean_monitor.py).
 setup_prometheus_sensors(app, pattern="/metrics", name_prefix="faust")
 # /health and /metrics answer while tables recover, not only once they have
 # (app/patches/early_web.py); table views answer 503 until then.

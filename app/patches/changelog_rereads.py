@@ -88,6 +88,18 @@ def seek_changelogs(consumer: AIOKafkaConsumer, positions: Mapping[TP, int]) -> 
     return sought
 
 
+class SeeksChangelogsBack:
+    """Mixin for Faust's aiokafka consumer thread, above
+    :class:`app.patches.rewind_never_committed.RewindingSeeks`: its seek back
+    also moves each changelog partition to where table recovery stands."""
+
+    async def _seek_back(self) -> Mapping[TopicPartition, int | None]:
+        committed = await super()._seek_back()  # type: ignore[misc]
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
+        seek_changelogs(self._ensure_consumer(), changelog_positions(recovery))  # type: ignore[attr-defined]
+        return committed
+
+
 def mark_stale(messages: Iterable[Any]) -> None:
     """Mark ``messages`` (being handed over at a clearing) for streams and recovery to skip."""
     for message in messages:

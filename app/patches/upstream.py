@@ -50,16 +50,16 @@ _QUEUE_THREAD = "mode.threads:QueueServiceThread"
 REQUIRED: tuple[Private, ...] = (
     Private(_CONSUMER, "_committed_offset", "agents/score.py (verdicts kept until committed)"),
     Private(_CONSUMER, "_read_offset", "web/stats.py (lag)"),
-    Private(_CONSUMER, "_stopped", "app/consumer.py (wait_first)"),
-    Private(_CONSUMER, "_crashed", "app/consumer.py (wait_first)"),
+    Private(_CONSUMER, "_stopped", "app/patches/eager_handover.py"),
+    Private(_CONSUMER, "_crashed", "app/patches/eager_handover.py"),
     Private("faust.transport.consumer:ThreadDelegateConsumer", "_thread", "app/watchdog.py"),
-    Private(_THREAD, "_create_worker_consumer", "app/consumer.py (fetch policy)"),
-    Private(_THREAD, "_ensure_consumer", "app/consumer.py, app/patches/group_rejoin.py"),
-    Private("aiokafka:AIOKafkaConsumer", "_fetch_min_bytes", "app/consumer.py (fetch policy)"),
-    Private("aiokafka:AIOKafkaConsumer", "_fetch_max_wait_ms", "app/consumer.py (fetch policy)"),
-    Private("aiokafka:AIOKafkaConsumer", "_fetcher", "app/consumer.py (livelock check)"),
+    Private(_THREAD, "_create_worker_consumer", "app/patches/fetch_policy.py"),
+    Private(_THREAD, "_ensure_consumer", "app/patches (several)"),
+    Private("aiokafka:AIOKafkaConsumer", "_fetch_min_bytes", "app/patches/fetch_policy.py"),
+    Private("aiokafka:AIOKafkaConsumer", "_fetch_max_wait_ms", "app/patches/fetch_policy.py"),
+    Private("aiokafka:AIOKafkaConsumer", "_fetcher", "app/patches/livelock_check.py"),
     Private("aiokafka:AIOKafkaConsumer", "_coordinator", "app/patches/group_rejoin.py"),
-    Private("aiokafka.consumer.fetcher:Fetcher", "_subscriptions", "app/consumer.py"),
+    Private("aiokafka.consumer.fetcher:Fetcher", "_subscriptions", "app/patches/livelock_check.py"),
     Private(
         "aiokafka.consumer.group_coordinator:GroupCoordinator",
         "request_rejoin",
@@ -77,11 +77,23 @@ REQUIRED: tuple[Private, ...] = (
     Private("faust.stores.rocksdb:Store", "set_persisted_offset", "tables/users.py"),
     Private("faust.stores.memory:Store", "data", "tables/users.py (memory:// store)"),
     Private("faust.streams:Stream", "_enable_passive", "app/streams.py (take_arrived)"),
-    Private("faust.sensors.prometheus:PrometheusMonitor", "_metrics", "app/monitor.py"),
-    Private(_QUEUE_THREAD, "_thread_started", "app/loop_thread.py"),
-    Private(_QUEUE_THREAD, "_thread_running", "app/loop_thread.py"),
-    Private(_QUEUE_THREAD, "_serve", "app/loop_thread.py"),
-    Private(_QUEUE_THREAD, "_gather_remaining_tasks", "app/loop_thread.py"),
+    Private(
+        "faust.sensors.prometheus:PrometheusMonitor", "_metrics", "app/patches/lean_monitor.py"
+    ),
+    # Methods the patches override: renamed upstream, an override would do nothing.
+    Private(_CONSUMER, "getmany", "app/patches/clearing_rereads.py"),
+    Private(_CONSUMER, "perform_seek", "app/patches/clearing_rereads.py"),
+    Private(_CONSUMER, "_drain_messages", "app/patches/eager_handover.py (the fetch loop)"),
+    Private("mode.services:Service", "wait_first", "app/patches/eager_handover.py"),
+    Private(_THREAD, "seek_to_committed", "app/patches/rewind_never_committed.py"),
+    Private(_THREAD, "verify_event_path", "app/patches/livelock_check.py"),
+    Private("faust.tables.manager:TableManager", "changelog_queue", "app/patches"),
+    Private("mode.utils.queues:FlowControlEvent", "manage_queue", "clearing_rereads.py"),
+    Private("faust.sensors.prometheus:PrometheusMonitor", "on_message_in", "lean_monitor.py"),
+    Private(_QUEUE_THREAD, "_thread_started", "app/patches/consumer_on_loop.py"),
+    Private(_QUEUE_THREAD, "_thread_running", "app/patches/consumer_on_loop.py"),
+    Private(_QUEUE_THREAD, "_serve", "app/patches/consumer_on_loop.py"),
+    Private(_QUEUE_THREAD, "_gather_remaining_tasks", "app/patches/consumer_on_loop.py"),
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.consumer import seek_to_committed_or_beginning
+from app.patches.rewind_never_committed import seek_to_committed_or_beginning
 
 pytestmark = pytest.mark.integration
 

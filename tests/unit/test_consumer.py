@@ -18,13 +18,13 @@ from faust.types import Message
 from app import app
 from app.consumer import (
     Consumer,
-    FetchPolicy,
     LoopConsumerThread,
     RewindingConsumerThread,
-    rewinds_to_beginning,
     use_txwatch_consumer,
 )
 from app.patches.changelog_rereads import STALE_GENERATION
+from app.patches.fetch_policy import FetchPolicy
+from app.patches.rewind_never_committed import rewinds_to_beginning
 
 
 def test_the_worker_runs_the_rewinding_consumer():

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.eager import eager, start_eagerly
+from app.patches.eager_handover import eager, start_eagerly
 
 
 def run(coro):

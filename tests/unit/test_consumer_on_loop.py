@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from app.loop_thread import OnParentLoop
+from app.patches.consumer_on_loop import OnParentLoop
 
 
 class Probe(OnParentLoop):
