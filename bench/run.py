@@ -12,7 +12,10 @@ Prints progress to stderr, then a table and one JSON line to stdout:
     back out), and its floor: the same runs through a stock Faust agent that
     forwards one transaction in 50;
 (e) the worker's peak RSS after (a) and (d);
-(f) the throughput of two workers sharing the partitions.
+(f) the throughput of two workers sharing the partitions;
+(g) recovery with 1,000,000 users: a standby taking over, a restart on the
+    worker's own disk, a replay from an empty disk against a raw read of the
+    same changelog, and the worker's RSS (:mod:`bench.recovery`).
 
 Everything runs in topics, consumer groups, databases and table folders of
 its own, removed at the end; the workers' logs stay in ``var/bench/<run>/``.
@@ -52,7 +55,7 @@ from models.transaction import parse_timestamp
 
 ROOT = Path(__file__).resolve().parents[1]
 FAUST = Path(sys.executable).with_name("faust")
-STEPS = ("raw", "bare", "full", "latency", "two")
+STEPS = ("raw", "bare", "full", "latency", "two", "recovery")
 
 #: Default seconds of paced sending, not timed, before the timed runs of each
 #: latency step. A freshly started broker compiles its code for small produce
@@ -83,6 +86,7 @@ class Options:
     steps: tuple[str, ...]
     model: Path
     warmup_seconds: int = WARMUP_SECONDS
+    recovery_users: int = 1_000_000
     run_id: str = field(default_factory=lambda: time.strftime("%Y%m%d%H%M%S"))
 
     @property
@@ -792,6 +796,11 @@ def run(opts: Options) -> dict[str, Any]:
             with step(results, "two"):
                 two = measure_two(opts, env, servers, prefix, stream)
                 results["two_workers_per_s"] = round(two)
+        if "recovery" in opts.steps:
+            from bench.recovery import measure_recovery  # it builds on this module
+
+            with step(results, "recovery"):
+                results["recovery"] = measure_recovery(opts, env, servers)
     finally:
         asyncio.run(delete_topics(servers, prefix))
         drop_databases(env, opts.run_id)
@@ -955,6 +964,10 @@ def table(results: dict[str, Any]) -> str:
     if "stolen_pct" in m:
         lines.append(f"CPU time its host took from the machine over the run: {m['stolen_pct']}%")
     lines += split_lines(results)
+    if "recovery" in results:
+        from bench.recovery import recovery_lines  # it builds on this module
+
+        lines += recovery_lines(results["recovery"])
     lines += [f"step {name} failed: {reason}" for name, reason in failed.items()]
     return "\n".join(lines)
 
@@ -978,6 +991,7 @@ def main(argv: list[str] | None = None) -> None:
         "--steps", default=",".join(STEPS), help=f"comma-separated subset of {','.join(STEPS)}"
     )
     parser.add_argument("--model", type=Path, default=ROOT / "var" / "model" / "txwatch-model.npz")
+    parser.add_argument("--recovery-users", type=int, default=1_000_000, help="users in step (g)")
     args = parser.parse_args(argv)
     steps = tuple(s for s in args.steps.split(",") if s)
     unknown = set(steps) - set(STEPS)
@@ -994,6 +1008,7 @@ def main(argv: list[str] | None = None) -> None:
         steps,
         args.model,
         warmup_seconds=args.warmup_seconds,
+        recovery_users=args.recovery_users,
     )
     results = run(opts)
     print(table(results))
