@@ -23,6 +23,7 @@ from typing import Any, Final
 from prometheus_client import Counter, Gauge
 
 from app import app, settings
+from app.patches.early_web import recovering
 from app.patches.group_rejoin import request_rejoin
 from app.recovery_watch import RecoveryWatch, Stall
 
@@ -79,11 +80,16 @@ def check_recovery(now: float) -> Stall | None:
     return stall
 
 
+def busy_recovering() -> bool:
+    """Whether the worker is rebalancing or recovering its tables (not yet processing)."""
+    return bool(app.rebalancing) or recovering(app)
+
+
 def recovery_report() -> tuple[str | None, dict[str, Any]]:
     """A problem for ``/health`` if recovery has stalled, and what the watchdog says."""
     stall = state.stall
     report: dict[str, Any] = {
-        "state": "stalled" if stall else "recovering" if app.tables.recovery.in_recovery else "ok",
+        "state": "stalled" if stall else "recovering" if busy_recovering() else "ok",
         "stall_bound_seconds": state.watch.bound,
         "rejoins": state.rejoins,
     }

@@ -123,7 +123,7 @@ class Fleet:
             if worker.process.poll() is not None:
                 return False
             status, health = http_json(worker.url + "/health")
-            if status != 200:
+            if status != 200 or health["recovery"]["state"] != "ok":
                 return False
             assigned += len(health["kafka"]["assigned_partitions"])
         return assigned == self.partitions

@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.run import (
     Options,
@@ -65,11 +66,11 @@ def one_per_user(users: int, seed: int = 11) -> list[tuple[bytes, bytes]]:
 
 
 def recovered(workers: list[Worker], partitions: int) -> bool:
-    """Every partition held by these workers, each healthy (its tables recovered)."""
+    """Every partition held by these workers, each healthy and its tables recovered."""
     held = 0
     for worker in workers:
         status, health = http_json(worker.url + "/health")
-        if status != 200:
+        if status != 200 or health["recovery"]["state"] != "ok":
             return False
         held += len(health["kafka"]["assigned_partitions"])
     return held == partitions
@@ -86,12 +87,19 @@ def seconds_until(condition: Any, timeout: float) -> float:
 
 async def changelog_size(servers: str, topic: str) -> int:
     """Records in ``topic`` (the sum of its partitions' end offsets, none compacted away)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    if not tps:
+        raise RuntimeError(f"no topic {topic}")
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return sum(ends.values())
+        return sum((await consumer.end_offsets(tps)).values())
     finally:
         await consumer.stop()
 
