@@ -42,6 +42,7 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 
 from bench.audit import audit
+from bench.recovery import recovered, until
 from bench.run import ROOT, Worker, bootstrap, delete_topics, drop_databases, http_json, stack_env
 from bench.scores import ScoreReader
 from models.simulator import SimulatorConfig, simulate
@@ -118,15 +119,10 @@ class Fleet:
 
     def all_processing(self) -> bool:
         """Every partition assigned to a live worker whose tables are recovered."""
-        assigned = 0
-        for worker in self.workers.values():
-            if worker.process.poll() is not None:
-                return False
-            status, health = http_json(worker.url + "/health")
-            if status != 200 or health["recovery"]["state"] != "ok":
-                return False
-            assigned += len(health["kafka"]["assigned_partitions"])
-        return assigned == self.partitions
+        workers = list(self.workers.values())
+        return all(w.process.poll() is None for w in workers) and recovered(
+            workers, self.partitions
+        )
 
     def processed(self) -> int:
         """Transactions the live workers have scored since each started."""
@@ -137,16 +133,6 @@ class Fleet:
     def stop(self) -> None:
         for worker in self.workers.values():
             worker.stop()
-
-
-def until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Seconds until ``condition()`` holds; raises after ``timeout`` naming ``what``."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"{what} not within {timeout:.0f} s")
-        time.sleep(0.5)
-    return time.monotonic() - started
 
 
 def stack(*args: str) -> None:

@@ -26,6 +26,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -76,11 +77,12 @@ def recovered(workers: list[Worker], partitions: int) -> bool:
     return held == partitions
 
 
-def seconds_until(condition: Any, timeout: float) -> float:
+def until(condition: Callable[[], object], timeout: float, what: str = "recovery") -> float:
+    """Seconds until ``condition()`` holds; raises after ``timeout`` naming ``what``."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            raise TimeoutError(f"not recovered within {timeout:.0f} s")
+            raise TimeoutError(f"{what} not within {timeout:.0f} s")
         time.sleep(0.2)
     return time.monotonic() - started
 
@@ -127,25 +129,25 @@ def measure_recovery(opts: Options, env: dict[str, str], servers: str) -> dict[s
     try:
         for worker in (a, b):
             worker.wait_ready(600)
-        seconds_until(lambda: sum(w.stats().get("processed", 0) for w in (a, b)) >= users, 3600)
+        until(lambda: sum(w.stats().get("processed", 0) for w in (a, b)) >= users, 3600)
         changelog = f"{wenv['TXWATCH_APP_ID']}-users-changelog"
         records = asyncio.run(changelog_size(servers, changelog))
         time.sleep(2 * SESSION_TIMEOUT)  # standbys caught up, offsets recorded
 
         say("(g) standby takeover: kill -9 one worker")
         kill(a)
-        takeover = seconds_until(lambda: recovered([b], partitions), 600)
+        takeover = until(lambda: recovered([b], partitions), 600)
 
         say("(g) restart on its own disk: kill -9 the other, start it again")
         kill(b)
         b = Worker("recovery-b", "app", wenv, opts.workdir)
-        own_disk = seconds_until(lambda: recovered([b], partitions), 900)
+        own_disk = until(lambda: recovered([b], partitions), 900)
 
         say("(g) replay from an empty disk")
         b.stop()
         keep_only(b.dir, b.log)
         b = Worker("recovery-b", "app", wenv, opts.workdir)
-        replay = seconds_until(lambda: recovered([b], partitions), 3600)
+        replay = until(lambda: recovered([b], partitions), 3600)
         rss = b.peak_rss_mb()
         raw = asyncio.run(raw_consume(servers, changelog, records))
     finally:

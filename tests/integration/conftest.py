@@ -315,6 +315,26 @@ async def _topic_partitions(stack: Stack, topic: str) -> list:
     return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
 
 
+async def one_partition_topic(stack: Stack, topic: str, records: int) -> None:
+    """Create ``topic`` with one partition holding ``records`` records (values "0", "1", ...)."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        for i in range(records):
+            await producer.send_and_wait(topic, str(i).encode(), key=b"k", partition=0)
+    finally:
+        await producer.stop()
+
+
 def read_topic(stack: Stack, topic: str) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
     """Every message now in ``topic``: (key, value, headers), partition by partition."""
     import asyncio

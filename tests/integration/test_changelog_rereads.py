@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
 from app.patches.changelog_rereads import seek_changelogs
+from tests.integration.conftest import one_partition_topic
 
 pytestmark = pytest.mark.integration
 
@@ -18,19 +18,7 @@ def test_seek_changelogs_reads_dropped_records_again_on_assigned_partitions_only
     topic = stack.topic("rereads-changelog")
 
     async def main() -> tuple[list[TP], list[int]]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, 1, 1)])
-        finally:
-            await admin.close()
-        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
-        await producer.start()
-        try:
-            for offset in range(6):
-                await producer.send_and_wait(topic, b"%d" % offset, key=b"k", partition=0)
-        finally:
-            await producer.stop()
+        await one_partition_topic(stack, topic, 6)
         consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.patches.rewind_never_committed import seek_to_committed_or_beginning
+from tests.integration.conftest import one_partition_topic
 
 pytestmark = pytest.mark.integration
 
@@ -21,19 +21,7 @@ async def _read_to_end(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int)
 async def _positions_after_rewinds(stack) -> dict[str, int]:
     topic = stack.topic("rewind")
     tp = TopicPartition(topic, 0)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
-    await producer.start()
-    try:
-        for i in range(10):
-            await producer.send_and_wait(topic, str(i).encode(), partition=0)
-    finally:
-        await producer.stop()
+    await one_partition_topic(stack, topic, 10)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=stack.bootstrap,
         group_id=f"{topic}-group",
