@@ -23,6 +23,7 @@ def test_settings_read_the_environment():
             "TXWATCH_FETCH_MIN_BYTES": "65536",
             "TXWATCH_FETCH_MAX_WAIT_MS": "20",
             "TXWATCH_CONSUMER_ON_LOOP": "false",
+            "TXWATCH_RECOVERY_STALL_SECONDS": "120",
         }
     )
     assert settings.app_id == "fraud-eu"
@@ -32,6 +33,7 @@ def test_settings_read_the_environment():
     assert settings.gc_threshold == 0
     assert (settings.fetch_min_bytes, settings.fetch_max_wait_ms) == (65536, 20)
     assert settings.consumer_on_loop is False
+    assert settings.recovery_stall_seconds == 120
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,8 @@ def test_settings_read_the_environment():
         ({"TXWATCH_GC_THRESHOLD": "-1"}, "TXWATCH_GC_THRESHOLD=-1 must be at least 0"),
         ({"TXWATCH_FETCH_MAX_WAIT_MS": "0"}, "TXWATCH_FETCH_MAX_WAIT_MS=0 must be at least 1"),
         ({"TXWATCH_CONSUMER_ON_LOOP": "maybe"}, "TXWATCH_CONSUMER_ON_LOOP='maybe': use true"),
+        # A bound shorter than two of the watchdog's looks would rejoin a busy recovery.
+        ({"TXWATCH_RECOVERY_STALL_SECONDS": "2"}, "TXWATCH_RECOVERY_STALL_SECONDS=2 must be"),
     ],
 )
 def test_settings_name_the_variable_at_fault(env, message):
