@@ -106,7 +106,10 @@ def recovery_report() -> tuple[str | None, dict[str, Any]]:
 async def watch_recovery() -> None:
     """Check table recovery's progress for as long as the worker runs."""
     while not app.should_stop:
-        check_recovery(time.monotonic())
+        try:
+            check_recovery(time.monotonic())
+        except Exception:  # one failed look (a rejoin refused) must not end the watch
+            logger.exception("the recovery watchdog's check failed; looking again")
         await app.sleep(CHECK_INTERVAL)
 
 
