@@ -36,6 +36,7 @@ import traceback
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
@@ -64,6 +65,7 @@ class Producer(threading.Thread):
         self.sent = 0
         self.resume = threading.Event()
         self.resume.set()
+        self.drained = threading.Event()  # set once nothing is in flight after a pause
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -74,26 +76,39 @@ class Producer(threading.Thread):
             self.error = exc
         finally:
             self.done.set()
+            self.drained.set()
 
     async def _send(self) -> None:
-        started = time.monotonic()
-        paused = 0.0
-        while self.sent < len(self.messages):
-            producer = AIOKafkaProducer(bootstrap_servers=self.servers, linger_ms=5, acks="all")
-            await producer.start()
-            try:
-                while self.sent < len(self.messages) and self.resume.is_set():
-                    key, value = self.messages[self.sent]
-                    await producer.send_and_wait(self.topic, value, key=key)
-                    self.sent += 1
-                    ahead = started + paused + self.sent / self.rate - time.monotonic()
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
-            finally:
-                await producer.stop()
-            waited = time.monotonic()
-            await asyncio.to_thread(self.resume.wait)
-            paused += time.monotonic() - waited
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.servers, linger_ms=5, acks="all", enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            pending: list[asyncio.Future[Any]] = []
+            started, paused = time.monotonic(), 0.0
+            while self.sent < len(self.messages):
+                if not self.resume.is_set():
+                    # Nothing in flight while the broker is away: a send that
+                    # failed then would be neither known sent nor lost.
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    self.drained.set()
+                    waited = time.monotonic()
+                    await asyncio.to_thread(self.resume.wait)
+                    paused += time.monotonic() - waited
+                    self.drained.clear()
+                key, value = self.messages[self.sent]
+                pending.append(await producer.send(self.topic, value, key=key))
+                self.sent += 1
+                if len(pending) >= 1000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                ahead = started + paused + self.sent / self.rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            await asyncio.gather(*pending)
+        finally:
+            await producer.stop()
 
 
 class Fleet:
@@ -162,7 +177,8 @@ def faults(fleet: Fleet, producer: Producer, bound: float, gap: float) -> list[s
     kill("c", "restarted on an empty disk", lambda: fleet.start("c", empty_disk=True))
 
     time.sleep(gap)
-    producer.resume.clear()  # a send in flight when the broker goes is neither kept nor lost
+    producer.resume.clear()
+    producer.drained.wait(60)  # or the producer has finished
     stack("down", "kafka")
     time.sleep(10)
     stack("up", "kafka")
