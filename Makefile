@@ -13,7 +13,7 @@ help:
 	@echo "make demo          set everything up and run the system on simulated traffic (Ctrl-C stops)"
 	@echo "make test          set everything up, lint, and run every test"
 	@echo "make bench         measure throughput, latency and memory on the local stack (minutes)"
-	@echo "make chaos         crash, restart and cut off workers, broker and database mid-stream; check every user (~15 min)"
+	@echo "make chaos         crash, restart and cut off workers, broker and database mid-stream; check every user (~7 min)"
 	@echo "make unit          only the tests that need no broker or database"
 	@echo "make stack-up      start Kafka and PostgreSQL (stack-down, stack-status)"
 	@echo "make lint          ruff check and format check (make format fixes)"
