@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import OffsetResetStrategy
 from aiokafka.consumer.subscription_state import Assignment
-from faust.transport.drivers import aiokafka as aiokafka_driver
+from aiokafka.structs import ConsumerRecord
+from faust.types import TP as FaustTP
 from faust.types import Message
 
 from app import app
@@ -74,16 +75,20 @@ def test_wait_first_returns_at_once_when_the_first_has_finished():
 
 
 TP = TopicPartition("transactions", 0)
+FAUST_TP = FaustTP("transactions", 0)  # what Faust's consumer keys partitions by
 GENERATION = 7
 
 
 def records(*offsets):
-    """Fetched records (what Faust's getmany yields), as far as the consumer looks at them."""
-    return [(TP, SimpleNamespace(offset=o, generation_id=GENERATION)) for o in offsets]
+    """Records of ``TP`` as aiokafka fetches them."""
+    return [
+        ConsumerRecord(TP.topic, TP.partition, o, 0, 0, b"k", b"v", None, 1, 1, []) for o in offsets
+    ]
 
 
 class FetchStub:
-    """Faust's side of :meth:`Consumer.getmany`: fetched batches and seeks, recorded."""
+    """The broker's side of Faust's own ``getmany`` and ``perform_seek``: the consumer
+    thread's fetches return ``batches`` one by one, and its seeks are counted."""
 
     def __init__(self, monkeypatch, batches, seek_error=None):
         self.batches = list(batches)
@@ -91,20 +96,24 @@ class FetchStub:
         self.seek_error = seek_error
         self.hold: asyncio.Event | None = None  # a seek waits for it when set
         stub = self
+        thread = app.consumer._thread
 
-        async def getmany(consumer, timeout):  # noqa: ASYNC109 (Faust's signature)
-            for record in stub.batches.pop(0):
-                yield record
+        async def getmany(active_partitions, timeout):  # noqa: ASYNC109 (Faust's signature)
+            return {FAUST_TP: stub.batches.pop(0)}
 
-        async def perform_seek(consumer):
+        async def seek_to_committed():
             stub.seeks += 1
             if stub.hold is not None:
                 await stub.hold.wait()
             if stub.seek_error is not None:
                 raise stub.seek_error
+            return {}
 
-        monkeypatch.setattr(aiokafka_driver.Consumer, "getmany", getmany)
-        monkeypatch.setattr(aiokafka_driver.Consumer, "perform_seek", perform_seek)
+        monkeypatch.setattr(thread, "getmany", getmany)
+        monkeypatch.setattr(thread, "highwater", lambda tp: 100)
+        monkeypatch.setattr(thread, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(app.consumer, "_active_partitions", {FAUST_TP})
+        monkeypatch.setattr(app, "consumer_generation_id", GENERATION)
 
 
 def fetch(consumer, while_handing_over=lambda message: None):
