@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from models.profile import Profile, amount_log_std, hour_of_day
-from models.transaction import Transaction
+from models.transaction import MIN_LOG_AMOUNT, Transaction
+from models.transaction import log_amount as amount_log
 from models.velocity import SMALL_AMOUNT, Velocity, Windows, windows_at
 
 #: The model's inputs, in order. Changing them needs a newly trained model.
@@ -106,9 +107,9 @@ class Observation:
 def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None) -> Observation:
     """Compare ``tx`` with the user's profile and recent activity (neither includes ``tx``)."""
     history = profile["count"] if profile is not None else 0
-    log_amount = math.log(tx.amount)
+    log_amount = amount_log(tx.amount)
     if profile is None or history == 0:
-        zscore, typical = 0.0, tx.amount
+        zscore, typical = 0.0, max(tx.amount, MIN_LOG_AMOUNT)
         seen: dict[str, int | None] = {}
         hour_seen = 0
         since_last = NO_PREVIOUS_SECONDS

@@ -11,6 +11,7 @@ import math
 from typing import Any, Final
 
 from models.transaction import Transaction
+from models.transaction import log_amount as amount_log
 
 Profile = dict[str, Any]
 
@@ -83,7 +84,7 @@ def learn(profile: Profile | None, tx: Transaction, offset: int) -> Profile:
     count = updated["count"] + 1
     updated["count"] = count
     # Welford's update on log amounts: stable, one pass, O(1) state.
-    log_amount = math.log(tx.amount)
+    log_amount = amount_log(tx.amount)
     old_mean = updated["amount_log_mean"]
     delta = log_amount - old_mean
     mean = old_mean + delta / count

@@ -22,6 +22,8 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 MAX_TEXT_LENGTH: Final = 256
 #: Largest accepted amount; larger values are taken for corrupt input.
 MAX_AMOUNT: Final = 1e12
+#: Amounts below this count as this much wherever a logarithm is taken (zero is valid).
+MIN_LOG_AMOUNT: Final = 0.01
 #: Accepted event times: 2000-01-01 to 2100-01-01 (epoch seconds).
 MIN_EPOCH: Final = 946_684_800.0
 MAX_EPOCH: Final = 4_102_444_800.0
@@ -94,6 +96,15 @@ class Transaction:
         return out
 
 
+def log_amount(amount: float) -> float:
+    """The natural logarithm of an amount, zero and fractions of a cent counted as one cent.
+
+    >>> log_amount(0.0) == log_amount(0.01)
+    True
+    """
+    return math.log(amount if amount > MIN_LOG_AMOUNT else MIN_LOG_AMOUNT)
+
+
 def format_timestamp(epoch: float) -> str:
     """ISO-8601 UTC text for epoch seconds, e.g. ``2026-01-02T03:04:05.250000Z``.
 
@@ -129,7 +140,7 @@ def parse_transaction(raw: bytes | str | None) -> Transaction:
     >>> parse_transaction(b'{"transaction_id": "t1", "user_id": 7, "amount": -1, "timestamp": 0}')
     Traceback (most recent call last):
     ...
-    models.transaction.InvalidTransaction: invalid_amount: amount must be > 0, got -1
+    models.transaction.InvalidTransaction: invalid_amount: amount must be >= 0, got -1
     """
     if not raw:  # a null value (tombstone) or zero bytes
         raise InvalidTransaction("empty", "the message has no value")
@@ -252,8 +263,9 @@ def _amount(data: dict[str, Any]) -> float:
     amount = float(value)
     if not math.isfinite(amount):
         raise InvalidTransaction("invalid_amount", f"amount must be finite, got {value}")
-    if amount <= 0:
-        raise InvalidTransaction("invalid_amount", f"amount must be > 0, got {value}")
+    # Zero is valid: card verifications carry it, and card testers use them.
+    if amount < 0:
+        raise InvalidTransaction("invalid_amount", f"amount must be >= 0, got {value}")
     if amount > MAX_AMOUNT:
         raise InvalidTransaction("invalid_amount", f"amount {value} exceeds {MAX_AMOUNT:.0e}")
     return amount

@@ -102,3 +102,11 @@ def test_walk_shows_each_transaction_only_earlier_ones_of_its_user():
     events = [tx(0), tx(1, user_id="w"), tx(2), tx(3)]
     seen = [(t.transaction_id, p["count"] if p else 0) for t, p, _ in walk(events)]
     assert seen == [("t0", 0), ("t1", 0), ("t2", 1), ("t3", 2)]
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_zero_amounts_give_finite_features_and_are_learnt(n):
+    # A zero-amount verification, first or after history, counts as one cent where logs are taken.
+    events = [tx(i) for i in range(n)] + [tx(n, amount=0.0), tx(n + 1, amount=0.0)]
+    for event, profile, velocity in walk(events):
+        assert all(math.isfinite(v) for v in observe(event, profile, velocity).vector())

@@ -133,7 +133,7 @@ def test_format_timestamp_is_datetimes_isoformat():
         (encode(amount="12.0"), "wrong_type"),
         (encode(amount=True), "wrong_type"),
         (encode(amount=None), "wrong_type"),
-        (encode(amount=0), "invalid_amount"),
+        (encode(amount=-0.01), "invalid_amount"),
         (encode(amount=-3.5), "invalid_amount"),
         (encode(amount=1e13), "invalid_amount"),
         (encode(timestamp="soon"), "invalid_timestamp"),
@@ -159,7 +159,7 @@ def test_parse_transaction_rejects_non_finite_amounts(amount):
 
 
 def test_invalid_transaction_says_what_is_wrong():
-    with pytest.raises(InvalidTransaction, match=r"amount must be > 0, got -3\.5"):
+    with pytest.raises(InvalidTransaction, match=r"amount must be >= 0, got -3\.5"):
         parse_transaction(encode(amount=-3.5))
 
 
@@ -172,3 +172,8 @@ def test_optional_fields_may_be_null_or_empty():
 def test_to_dict_round_trips_through_parse():
     tx = parse_transaction(encode(location="FR", label=0))
     assert parse_transaction(orjson.dumps(tx.to_dict())) == tx
+
+
+def test_zero_amounts_are_valid_card_verifications():
+    # Card testers probe with zero-amount verifications: they must be scored, not dead-lettered.
+    assert parse_transaction(encode(amount=0)).amount == 0.0
