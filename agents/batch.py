@@ -108,7 +108,12 @@ def score_batch(
             out.rejections.append(Rejection(index, "wrong_key", detail))
             continue
         slot = (message.partition, key)
-        state = out.states[slot] if slot in out.states else state_of(*slot)
+        if slot in out.states:
+            state = out.states[slot]
+        else:
+            state = state_of(*slot)
+            if state is not None:  # stored by an older version, perhaps
+                profiles.upgrade(state["profile"])
         profile = state["profile"] if state is not None else None
         velocity = state["velocity"] if state is not None else None
         if profiles.already_applied(profile, message.offset):

@@ -38,6 +38,8 @@ VERDICT_FIELDS: Final = (
     "is_alert",
     "detected_at",
     "features",
+    "evidence",
+    "signals",
     "source",
     "explanation",
 )

@@ -22,7 +22,10 @@ def detector() -> Detector:
     Without a usable model file it scores by rules alone, and says so.
     """
     thresholds = RuleThresholds.from_env(os.environ)
-    policy = RiskPolicy(alert_level=settings.alert_level)  # type: ignore[arg-type]
+    policy = RiskPolicy(
+        alert_level=settings.alert_level,  # type: ignore[arg-type]
+        alert_budget=settings.alert_budget,
+    )
     try:
         model = ModelArtifact.load(settings.model_path)
         built = Detector(thresholds, policy, model)
@@ -30,4 +33,10 @@ def detector() -> Detector:
         logger.warning("scoring by rules alone: %s (train one with `faust -A app train`)", exc)
         return Detector(thresholds, policy, None)
     logger.info("model %s loaded from %s", model.version, settings.model_path)
+    if policy.alert_budget is not None:
+        logger.info(
+            "alerting on the top %.3g%% of traffic: evidence >= %.2f nats",
+            100 * policy.alert_budget,
+            built.scale.nats_for_share(policy.alert_budget),
+        )
     return built

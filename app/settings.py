@@ -36,6 +36,20 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _share(env: Mapping[str, str], name: str) -> float | None:
+    """A share of traffic, written as 0.01 or 1%; None when unset."""
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return None
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a share such as 0.01 or 1%") from None
+    if not 0.0001 <= value <= 0.5:
+        raise ConfigurationError(f"{name}={raw!r}: the share must be from 0.01% to 50%")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if raw == "":
@@ -58,6 +72,8 @@ class Settings:
     rocksdb_write_buffer_mb: int = 4
     model_path: str = "model/txwatch-model.npz"
     alert_level: str = "HIGH"
+    # The share of traffic to alert on, instead of a level (models/risk.py).
+    alert_budget: float | None = None
     db_pool_size: int = 4
     db_statement_timeout_ms: int = 5000
     sink_batch_size: int = 500
@@ -93,6 +109,7 @@ class Settings:
             ),
             model_path=env.get("TXWATCH_MODEL_PATH") or cls.model_path,
             alert_level=_choice(env, "TXWATCH_ALERT_LEVEL", cls.alert_level, ALERT_LEVELS),
+            alert_budget=_share(env, "TXWATCH_ALERT_BUDGET"),
             db_pool_size=_int(env, "TXWATCH_DB_POOL_SIZE", cls.db_pool_size, 1),
             db_statement_timeout_ms=_int(
                 env, "TXWATCH_DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms, 1

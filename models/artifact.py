@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from models.forest import CompiledForest
-from models.risk import Calibration
+from models.risk import Calibration, EvidenceScale
+from models.signals import Population
 
-FORMAT = "txwatch-model/1"
+FORMAT = "txwatch-model/2"  # 2: population statistics and evidence tails
 
 
 class ModelArtifactError(ValueError):
@@ -39,6 +40,8 @@ class ModelArtifact:
     forest: CompiledForest
     calibration: Calibration
     metadata: dict[str, Any] = field(default_factory=dict)
+    population: Population = field(default_factory=Population)
+    evidence_scale: EvidenceScale = field(default_factory=EvidenceScale)
 
     def describe(self) -> dict[str, Any]:
         """Everything but the arrays, JSON-ready (for ``GET /model`` and the ``models`` table)."""
@@ -60,6 +63,8 @@ class ModelArtifact:
             "trained_at": self.trained_at,
             "feature_names": list(self.feature_names),
             "metadata": self.metadata,
+            "population": self.population.to_json(),
+            "evidence_tails": self.evidence_scale.tails,
         }
         arrays = {f"forest_{k}": v for k, v in self.forest.to_arrays().items()}
         arrays["calibration"] = np.asarray(self.calibration.quantiles, dtype=np.float64)
@@ -91,7 +96,10 @@ class ModelArtifact:
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise ModelArtifactError(f"{path} is not a txwatch model: {exc}") from None
         if header.get("format") != FORMAT:
-            raise ModelArtifactError(f"{path}: format {header.get('format')!r}, need {FORMAT!r}")
+            raise ModelArtifactError(
+                f"{path}: format {header.get('format')!r}, need {FORMAT!r}: "
+                "retrain it with `faust -A app train`"
+            )
         try:
             return cls(
                 version=header["version"],
@@ -100,6 +108,8 @@ class ModelArtifact:
                 forest=CompiledForest.from_arrays(forest_arrays),
                 calibration=Calibration(quantiles),
                 metadata=header.get("metadata", {}),
+                population=Population.from_json(header["population"]),
+                evidence_scale=EvidenceScale([tuple(t) for t in header["evidence_tails"]]),
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ModelArtifactError(f"{path} is damaged: {exc}") from None

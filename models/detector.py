@@ -17,8 +17,9 @@ import numpy as np
 from models.artifact import ModelArtifact, ModelArtifactError
 from models.features import FEATURE_NAMES, Observation, observe
 from models.profile import Profile
-from models.risk import Assessment, RiskPolicy, assess
+from models.risk import Assessment, EvidenceScale, RiskPolicy, assess
 from models.rules import RuleThresholds, evaluate_rules
+from models.signals import Population, evidence_inputs, signal_nats
 from models.transaction import Transaction
 from models.velocity import Velocity
 
@@ -55,6 +56,9 @@ class Detector:
         self.thresholds = thresholds or RuleThresholds()
         self.policy = policy or RiskPolicy()
         self.model = model
+        # Without a model, the signals that need the population's view stay silent.
+        self.population = model.population if model is not None else Population()
+        self.scale = model.evidence_scale if model is not None else EvidenceScale()
 
     @property
     def model_version(self) -> str | None:
@@ -82,9 +86,16 @@ class Detector:
             model_scores = [float(score) for score in scores]
             calibration = self.model.calibration
         verdicts = []
+        thresholds, population, policy, scale = (
+            self.thresholds,
+            self.population,
+            self.policy,
+            self.scale,
+        )
         for obs, row, model_score in zip(observations, features, model_scores, strict=True):
-            reasons = evaluate_rules(obs, self.thresholds)
-            assessment = assess(reasons, model_score, calibration, self.policy, obs.confidence)
+            reasons = evaluate_rules(obs, thresholds)
+            nats = signal_nats(evidence_inputs(obs, reasons), population)
+            assessment = assess(nats, reasons, model_score, calibration, policy, scale)
             verdicts.append(Verdict(assessment, row))
         return verdicts
 

@@ -13,7 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from models.profile import Profile, amount_log_std, hour_of_day
+from models.profile import (
+    CATEGORICAL_FIELDS,
+    HOURS,
+    Profile,
+    amount_log_std,
+    hour_of_day,
+    hours_near,
+)
 from models.transaction import MIN_LOG_AMOUNT, Transaction
 from models.transaction import log_amount as amount_log
 from models.velocity import SMALL_AMOUNT, Velocity, Windows, windows_at
@@ -26,6 +33,7 @@ FEATURE_NAMES: Final = (
     "merchant_category_surprise",
     "payment_method_surprise",
     "device_surprise",
+    "merchant_surprise",
     "hour_surprise",
     "log_count_1m",
     "log_count_10m",
@@ -45,6 +53,8 @@ PRIOR_LOG_STD: Final = 0.6
 PRIOR_WEIGHT: Final = 3.0
 #: Seconds-since-last for a user's first transaction (about 30 days).
 NO_PREVIOUS_SECONDS: Final = 30 * 86400.0
+#: A newcomer's new-value counts: nothing to compare with yet.
+NO_COUNTS: Final[dict[str, int]] = {}
 #: History at which a habit is half trusted: with fewer transactions, a new
 #: place or hour says little (a newcomer's every purchase is "new").
 HALF_CONFIDENCE_HISTORY: Final = 5.0
@@ -62,9 +72,19 @@ class Observation:
     merchant_category_seen: int | None
     payment_method_seen: int | None
     device_seen: int | None
+    merchant_seen: int | None
     hour_seen: int
     seconds_since_last: float
     windows: Windows
+    #: For each profile field (and ``hours``) whose value is new to the user: how many
+    #: of the user's transactions showed a new value (see :func:`new_value_count`).
+    new_value_counts: dict[str, int]
+    #: Distinct places in the window, the places the user knew before it counted as one.
+    new_places_10m: int
+    new_places_1h: int
+    hour: int
+    #: The transaction observed (for the values behind the counts above).
+    tx: Transaction
 
     @property
     def confidence(self) -> float:
@@ -90,14 +110,15 @@ class Observation:
             self.surprise(self.merchant_category_seen),
             self.surprise(self.payment_method_seen),
             self.surprise(self.device_seen),
+            self.surprise(self.merchant_seen),
             self.surprise(self.hour_seen) if self.history else 0.0,
             math.log1p(w.count_1m),
             math.log1p(w.count_10m),
             math.log1p(w.count_1h),
             math.log1p(w.count_24h),
             math.log1p(w.sum_1h / self.typical_amount),
-            float(max(0, w.locations_10m - 1)),
-            float(max(0, w.locations_1h - 1)),
+            float(max(0, self.new_places_10m - 1)),
+            float(max(0, self.new_places_1h - 1)),
             float(w.small_10m + (self.amount <= SMALL_AMOUNT)),
             math.log1p(self.seconds_since_last),
             math.log1p(self.history),
@@ -108,11 +129,15 @@ def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None)
     """Compare ``tx`` with the user's profile and recent activity (neither includes ``tx``)."""
     history = profile["count"] if profile is not None else 0
     log_amount = amount_log(tx.amount)
+    hour = hour_of_day(tx.timestamp)
+    windows = windows_at(velocity, tx)
     if profile is None or history == 0:
         zscore, typical = 0.0, max(tx.amount, MIN_LOG_AMOUNT)
         seen: dict[str, int | None] = {}
+        new_counts = NO_COUNTS
         hour_seen = 0
         since_last = NO_PREVIOUS_SECONDS
+        new_10m, new_1h = windows.locations_10m, windows.locations_1h
     else:
         mean = profile["amount_log_mean"]
         std = amount_log_std(profile)
@@ -123,15 +148,22 @@ def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None)
         zscore = (log_amount - mean) / blended
         typical = math.exp(mean)
         seen = {
-            "location": _seen(profile["locations"], tx.location),
-            "merchant_category": _seen(profile["merchant_categories"], tx.merchant_category),
-            "payment_method": _seen(profile["payment_methods"], tx.payment_method),
-            "device_id": _seen(profile["devices"], tx.device_id),
+            attribute: _seen(profile[name], getattr(tx, attribute))
+            for name, attribute in CATEGORICAL_FIELDS.items()
+        }
+        new_counts = {
+            name: new_value_count(profile, name)
+            for name, attribute in CATEGORICAL_FIELDS.items()
+            if seen[attribute] == 0
         }
         hours = profile["hours"]
-        hour = hour_of_day(tx.timestamp)
-        hour_seen = hours[hour - 1] + hours[hour] + hours[(hour + 1) % 24]
+        hour_seen = hours_near(hours, hour)
+        if hour_seen == 0:
+            new_counts[HOURS] = new_value_count(profile, HOURS)
         since_last = max(0.0, tx.timestamp - profile["last_seen"])
+        known = profile["locations"]
+        new_10m = _new_places(known, windows.visits_10m, tx.location)
+        new_1h = _new_places(known, windows.visits_1h, tx.location)
     return Observation(
         history=history,
         amount=tx.amount,
@@ -141,10 +173,50 @@ def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None)
         merchant_category_seen=seen.get("merchant_category"),
         payment_method_seen=seen.get("payment_method"),
         device_seen=seen.get("device_id"),
+        merchant_seen=seen.get("merchant_id"),
         hour_seen=hour_seen,
         seconds_since_last=since_last,
-        windows=windows_at(velocity, tx),
+        windows=windows,
+        new_value_counts=new_counts,
+        new_places_10m=new_10m,
+        new_places_1h=new_1h,
+        hour=hour,
+        tx=tx,
     )
+
+
+def new_value_count(profile: Profile, name: str) -> int:
+    """How many of the user's transactions showed a value of ``name`` new to them.
+
+    (count + 1) / (history + 2) then estimates the chance of a new value: the
+    user's own rate, whole history long. Good-Turing's count of values seen
+    once would fall faster as habits settle, but a capped field forgets
+    values and so undercounts; and on the handbook's data the plain rate
+    ranked better (docs/detection.md).
+    """
+    return int(profile["misses"][name])
+
+
+def _new_places(known: dict[str, int], visits: dict[str, int], location: str | None) -> int:
+    """Distinct places among ``visits`` and ``location``, those known before the window as one.
+
+    A place is new when all the user's visits to it are in the window (the
+    profile has learnt them, so it counts them too). Moving among one's own
+    usual places is not velocity across places.
+    """
+    new = 0
+    familiar = False
+    for place, count in visits.items():
+        if known.get(place, 0) <= count:
+            new += 1
+        else:
+            familiar = True
+    if location is not None and location not in visits:
+        if known.get(location, 0) == 0:
+            new += 1
+        else:
+            familiar = True
+    return new + familiar
 
 
 def _seen(counts: dict[str, int], value: str | None) -> int | None:

@@ -24,22 +24,59 @@ CATEGORICAL_FIELDS: Final = {
     "merchant_categories": "merchant_category",
     "payment_methods": "payment_method",
     "devices": "device_id",
+    "merchants": "merchant_id",
 }
+
+#: The layout of a stored profile. 1 (no ``schema`` key): before ``merchants`` and ``misses``.
+SCHEMA: Final = 2
+#: Key of the hour of day in ``misses`` (beside the categorical fields' keys).
+HOURS: Final = "hours"
 
 
 def new_profile() -> Profile:
     """An empty profile: nothing seen, no source offset applied."""
     return {
+        "schema": SCHEMA,
         "count": 0,
         "amount_log_mean": 0.0,
         "amount_log_m2": 0.0,
         **{name: {} for name in CATEGORICAL_FIELDS},
         "hours": [0] * 24,
+        # Per field, the transactions whose value the profile did not hold: the user's
+        # own rate of new values (capped fields forget values, so a count of kept
+        # values seen once would undercount it).
+        "misses": {name: 0 for name in (*CATEGORICAL_FIELDS, HOURS)},
         "first_seen": None,
         "last_seen": None,
         "last_location": None,
         "last_offset": -1,
     }
+
+
+def upgrade(profile: Profile) -> Profile:
+    """``profile`` brought to the current :data:`SCHEMA` in place (and returned).
+
+    Stored profiles outlive code changes: one written before a field existed
+    gains it empty, so an existing user is scored, never dead-lettered, after
+    an upgrade.
+
+    >>> upgrade({"count": 3, "locations": {"US": 3}})["merchants"]
+    {}
+    """
+    if profile.get("schema") != SCHEMA:
+        for name in CATEGORICAL_FIELDS:
+            profile.setdefault(name, {})
+        # Each value kept was new once; each hour used, too: the best guess at what was missed.
+        misses = {name: len(profile[name]) for name in CATEGORICAL_FIELDS}
+        misses[HOURS] = sum(1 for count in profile.get("hours", ()) if count)
+        profile.setdefault("misses", misses)
+        profile["schema"] = SCHEMA
+    return profile
+
+
+def hours_near(hours: list[int], hour: int) -> int:
+    """Transactions the user made within an hour of ``hour`` (UTC hour of day)."""
+    return hours[hour - 1] + hours[hour] + hours[(hour + 1) % 24]
 
 
 def already_applied(state: dict[str, Any] | None, offset: int) -> bool:
@@ -71,6 +108,7 @@ def apply_transaction(profile: Profile | None, tx: Transaction, offset: int) -> 
     for name in CATEGORICAL_FIELDS:
         copied[name] = dict(profile[name])
     copied["hours"] = list(profile["hours"])
+    copied["misses"] = dict(profile["misses"])
     return learn(copied, tx, offset)
 
 
@@ -90,11 +128,19 @@ def learn(profile: Profile | None, tx: Transaction, offset: int) -> Profile:
     mean = old_mean + delta / count
     updated["amount_log_mean"] = mean
     updated["amount_log_m2"] = updated["amount_log_m2"] + delta * (log_amount - mean)
+    misses = updated["misses"]
     for name, attribute in CATEGORICAL_FIELDS.items():
         value = getattr(tx, attribute)
         if value is not None:
-            _count_value(updated[name], value)
-    updated["hours"][hour_of_day(tx.timestamp)] += 1
+            counts = updated[name]
+            if value not in counts:
+                misses[name] += 1
+            _count_value(counts, value)
+    hours = updated["hours"]
+    hour = hour_of_day(tx.timestamp)
+    if not hours_near(hours, hour):
+        misses[HOURS] += 1
+    hours[hour] += 1
     timestamp = tx.timestamp
     first_seen = updated["first_seen"]
     if first_seen is None or timestamp < first_seen:

@@ -47,6 +47,9 @@ class Score(TypedDict):
     is_alert: bool
     detected_at: str
     features: dict[str, float]
+    #: The total evidence in nats, and each signal's part (see models.signals).
+    evidence: float
+    signals: dict[str, float]
     source: NotRequired[Source]
 
 
@@ -83,6 +86,8 @@ def score_record(
         is_alert=a.alert,
         detected_at=format_timestamp(detected_at),
         features=verdict.features_by_name(),
+        evidence=round(a.evidence, 3),
+        signals={name: round(nats, 3) for name, nats in a.signals.items()},
     )
     if partition is not None and offset is not None:
         record["source"] = {"partition": partition, "offset": offset}

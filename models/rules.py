@@ -88,9 +88,10 @@ def evaluate_rules(obs: Observation, thresholds: RuleThresholds) -> list[ReasonC
     # Counts include the transaction itself: the third within a minute fires.
     if w.count_1m + 1 >= thresholds.burst_count_1m or w.count_10m + 1 >= thresholds.burst_count_10m:
         reasons.append("VELOCITY_BURST")
+    # Places new to the user; their usual places count as one (see features._new_places).
     if (
-        w.locations_10m >= thresholds.multi_location_10m
-        or w.locations_1h >= thresholds.multi_location_1h
+        obs.new_places_10m >= thresholds.multi_location_10m
+        or obs.new_places_1h >= thresholds.multi_location_1h
     ):
         reasons.append("VELOCITY_MULTI_LOCATION")
     if w.small_10m + (obs.amount <= SMALL_AMOUNT) >= thresholds.card_testing_small_10m:

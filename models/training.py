@@ -17,7 +17,10 @@ from models.artifact import ModelArtifact
 from models.features import FEATURE_NAMES, observe
 from models.forest import CompiledForest
 from models.history import walk
-from models.risk import Calibration
+from models.risk import MODEL_WEIGHT, TAIL_SHARES, Calibration, EvidenceScale
+from models.rules import RuleThresholds, evaluate_rules
+from models.signals import EvidenceInputs, fit_population, signal_nats
+from models.signals import evidence_inputs as inputs_of
 from models.transaction import Transaction
 
 #: Calibration keeps this many evenly spaced quantiles of the training scores.
@@ -32,25 +35,33 @@ class TrainingData:
     labels: np.ndarray
     kinds: list[str | None]
     users: int
+    #: What the signals need of each row (for the population statistics).
+    evidence_inputs: list[EvidenceInputs]
 
 
 def replay_features(
-    transactions: Iterable[Transaction], progress: Callable[[int], None] | None = None
+    transactions: Iterable[Transaction],
+    progress: Callable[[int], None] | None = None,
+    thresholds: RuleThresholds | None = None,
 ) -> TrainingData:
     """Features of each transaction given the ones before it, as the live agent computes them."""
+    thresholds = thresholds or RuleThresholds()
+    evidence: list[EvidenceInputs] = []
     rows: list[list[float]] = []
     labels: list[int] = []
     kinds: list[str | None] = []
     users: set[str] = set()
     for tx, profile, velocity in walk(transactions):
-        rows.append(observe(tx, profile, velocity).vector())
+        obs = observe(tx, profile, velocity)
+        rows.append(obs.vector())
+        evidence.append(inputs_of(obs, evaluate_rules(obs, thresholds)))
         labels.append(-1 if tx.label is None else tx.label)
         kinds.append(tx.anomaly_kind)
         users.add(tx.user_id)
         if progress is not None and len(rows) % 10_000 == 0:
             progress(len(rows))
     features = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
-    return TrainingData(features, np.asarray(labels, dtype=np.int8), kinds, len(users))
+    return TrainingData(features, np.asarray(labels, dtype=np.int8), kinds, len(users), evidence)
 
 
 def train_model(
@@ -73,6 +84,17 @@ def train_model(
     forest = CompiledForest.from_sklearn(detector.detector_)
     scores = forest.score_many(data.features)
     quantiles = np.quantile(scores, np.linspace(0.0, 1.0, CALIBRATION_POINTS))
+    calibration = Calibration(quantiles.tolist())
+    population = fit_population(data.evidence_inputs)
+    evidence = np.asarray(
+        [
+            sum(signal_nats(inputs, population).values())
+            + MODEL_WEIGHT
+            * -np.log(max(1.0 - calibration.percentile(score), calibration.resolution))
+            for inputs, score in zip(data.evidence_inputs, scores.tolist(), strict=True)
+        ]
+    )
+    tails = [(share, float(np.quantile(evidence, 1.0 - share))) for share in TAIL_SHARES]
     trained_at = time.time()
     digest = hashlib.sha256()
     for name, array in sorted(forest.to_arrays().items()):
@@ -108,6 +130,8 @@ def train_model(
         trained_at=trained_at,
         feature_names=FEATURE_NAMES,
         forest=forest,
-        calibration=Calibration(quantiles.tolist()),
+        calibration=calibration,
         metadata=metadata,
+        population=population,
+        evidence_scale=EvidenceScale(tails),
     )

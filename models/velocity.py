@@ -40,6 +40,9 @@ class Windows:
     locations_10m: int
     locations_1h: int
     small_10m: int
+    #: Earlier transactions per location in the last hour and 10 minutes (not ``tx``'s own).
+    visits_1h: dict[str, int]
+    visits_10m: dict[str, int]
 
 
 def new_velocity() -> Velocity:
@@ -70,16 +73,15 @@ def windows_at(velocity: Velocity | None, tx: Transaction) -> Windows:
             locations_10m=here,
             locations_1h=here,
             small_10m=0,
+            visits_1h={},
+            visits_10m={},
         )
     t = tx.timestamp
     count = [0, 0, 0]
     total = [0.0, 0.0, 0.0]
     small_10m = 0
-    locations_10m: set[str] = set()
-    locations_1h: set[str] = set()
-    if tx.location is not None:
-        locations_10m.add(tx.location)
-        locations_1h.add(tx.location)
+    visits_10m: dict[str, int] = {}
+    visits_1h: dict[str, int] = {}
     count_24h, sum_24h = 0, 0.0
     if velocity is not None:
         for ts, amount, location in velocity["recent"]:
@@ -89,13 +91,13 @@ def windows_at(velocity: Velocity | None, tx: Transaction) -> Windows:
             count[2] += 1
             total[2] += amount
             if location is not None:
-                locations_1h.add(location)
+                visits_1h[location] = visits_1h.get(location, 0) + 1
             if age < 10 * MINUTE:
                 count[1] += 1
                 total[1] += amount
                 small_10m += amount <= SMALL_AMOUNT
                 if location is not None:
-                    locations_10m.add(location)
+                    visits_10m[location] = visits_10m.get(location, 0) + 1
                 if age < MINUTE:
                     count[0] += 1
                     total[0] += amount
@@ -113,9 +115,11 @@ def windows_at(velocity: Velocity | None, tx: Transaction) -> Windows:
         sum_10m=total[1],
         sum_1h=total[2],
         sum_24h=sum_24h,
-        locations_10m=len(locations_10m),
-        locations_1h=len(locations_1h),
+        locations_10m=len(visits_10m) + (tx.location is not None and tx.location not in visits_10m),
+        locations_1h=len(visits_1h) + (tx.location is not None and tx.location not in visits_1h),
         small_10m=small_10m,
+        visits_1h=visits_1h,
+        visits_10m=visits_10m,
     )
 
 

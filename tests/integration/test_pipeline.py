@@ -125,7 +125,7 @@ def test_every_valid_transaction_is_scored_once_and_every_invalid_one_dead_lette
     assert all(s["model_version"] == version for s in scores)
     for alert in alerts:
         assert alert["detected_at"].endswith("Z")
-        assert alert["reasons"] or alert["explanation"], "an alert explains itself"
+        assert alert["reasons"] or alert["signals"], "an alert explains itself"
         assert alert["risk_level"] in ("HIGH", "CRITICAL")
 
     _assert_per_user_order(scores)

@@ -110,3 +110,27 @@ def test_zero_amounts_give_finite_features_and_are_learnt(n):
     events = [tx(i) for i in range(n)] + [tx(n, amount=0.0), tx(n + 1, amount=0.0)]
     for event, profile, velocity in walk(events):
         assert all(math.isfinite(v) for v in observe(event, profile, velocity).vector())
+
+
+def test_usual_places_count_as_one_and_new_ones_each():
+    # Known: US and GB. Within ten minutes: US, GB, then FR (new) and NG (new).
+    settled = [tx(i, location=("US", "GB")[i % 2]) for i in range(20)]
+    t = T0 + 20 * 3600.0
+    moves = [tx(20, location="US", timestamp=t), tx(21, location="GB", timestamp=t + 60)]
+    *_, (event, profile, velocity) = walk(
+        [*settled, *moves, tx(22, location="GB", timestamp=t + 120)]
+    )
+    assert observe(event, profile, velocity).new_places_10m == 1
+    roaming = [*moves, tx(22, location="FR", timestamp=t + 120)]
+    *_, (event, profile, velocity) = walk(
+        [*settled, *roaming, tx(23, location="NG", timestamp=t + 180)]
+    )
+    obs = observe(event, profile, velocity)
+    assert (obs.new_places_10m, obs.windows.locations_10m) == (3, 4)
+
+
+def test_a_new_value_carries_the_users_count_of_new_values():
+    events = [tx(i, device_id=f"d{i % 2}") for i in range(10)]
+    *_, (event, profile, velocity) = walk([*events, tx(10, device_id="d9")])
+    obs = observe(event, profile, velocity)
+    assert obs.new_value_counts == {"devices": 2}  # d0 and d1 were each new once

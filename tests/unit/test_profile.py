@@ -1,7 +1,7 @@
 import copy
 import random
 
-from models.profile import already_applied, apply_transaction, learn, new_profile
+from models.profile import SCHEMA, already_applied, apply_transaction, learn, new_profile, upgrade
 from models.transaction import Transaction
 
 
@@ -50,3 +50,28 @@ def test_already_applied_skips_offsets_at_or_below_the_last_one():
     assert already_applied(profile, 7)
     assert not already_applied(profile, 8)
     assert not already_applied(None, 0)
+
+
+def test_a_profile_stored_before_schema_2_is_upgraded_and_scored():
+    # Written by an older version: no merchants, no misses, no schema key.
+    first = Transaction("t0", "u", 5.0, 100.0, location="US", merchant_category="Grocery")
+    old = {k: v for k, v in learn(None, first, 0).items() if k not in ("merchants", "misses")}
+    old.pop("schema")
+    upgraded = upgrade(copy.deepcopy(old))
+    assert upgraded["schema"] == SCHEMA
+    assert upgraded["merchants"] == {}
+    # Each value kept was new once: the best guess at the misses.
+    assert upgraded["misses"] == {
+        "locations": 1, "merchant_categories": 1, "payment_methods": 0, "devices": 0,
+        "merchants": 0, "hours": 1,
+    }  # fmt: skip
+    learn(upgraded, tx(200.0), 1)
+    assert upgraded["count"] == 2
+
+
+def test_misses_count_values_the_profile_did_not_hold():
+    profile = None
+    for i, place in enumerate(["US", "US", "GB", "US", "FR"]):
+        profile = learn(profile, Transaction(f"t{i}", "u", 5.0, 100.0 * i, location=place), i)
+    assert profile["misses"]["locations"] == 3
+    assert upgrade(profile) is profile  # current: unchanged

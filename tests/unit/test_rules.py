@@ -2,9 +2,10 @@ import pytest
 
 from models.features import Observation
 from models.rules import REASON_CODES, RuleThresholds, evaluate_rules
+from models.transaction import Transaction
 from models.velocity import Windows
 
-QUIET = Windows(0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 1, 1, 0)
+QUIET = Windows(0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 1, 1, 0, {}, {})
 
 
 def obs(**changes) -> Observation:
@@ -17,9 +18,15 @@ def obs(**changes) -> Observation:
         merchant_category_seen=5,
         payment_method_seen=20,
         device_seen=20,
+        merchant_seen=8,
         hour_seen=6,
         seconds_since_last=3600.0,
         windows=QUIET,
+        new_value_counts={},
+        new_places_10m=1,
+        new_places_1h=1,
+        hour=12,
+        tx=Transaction("t", "u", 40.0, 1.7e9),
     )
     return Observation(**{**base, **changes})
 
@@ -50,13 +57,18 @@ def test_ordinary_transaction_fires_nothing():
         ({"hour_seen": 0}, "UNUSUAL_HOUR"),
         ({"windows": quiet(count_1m=2)}, "VELOCITY_BURST"),
         ({"windows": quiet(count_10m=5)}, "VELOCITY_BURST"),
-        ({"windows": quiet(locations_10m=2)}, "VELOCITY_MULTI_LOCATION"),
-        ({"windows": quiet(locations_1h=3)}, "VELOCITY_MULTI_LOCATION"),
+        ({"new_places_10m": 2}, "VELOCITY_MULTI_LOCATION"),
+        ({"new_places_1h": 3}, "VELOCITY_MULTI_LOCATION"),
         ({"windows": quiet(small_10m=2), "amount": 1.0}, "CARD_TESTING"),
     ],
 )
 def test_each_rule_fires_on_its_own_evidence(changes, reason):
     assert evaluate_rules(obs(**changes), DEFAULT) == [reason]
+
+
+def test_moving_among_known_places_is_not_multi_location():
+    # Many places in the window, all of them usual ones: only new places count.
+    assert evaluate_rules(obs(windows=quiet(locations_10m=3, locations_1h=4)), DEFAULT) == []
 
 
 def test_habit_rules_wait_for_history():

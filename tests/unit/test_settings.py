@@ -10,6 +10,12 @@ def test_settings_defaults_without_environment():
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.topic("transactions") == "transactions"
     assert settings.consumer_on_loop is True
+    assert settings.alert_budget is None
+
+
+@pytest.mark.parametrize(("raw", "share"), [("0.01", 0.01), ("0.5%", 0.005), (" 2% ", 0.02)])
+def test_alert_budget_reads_a_share_or_a_percentage(raw, share):
+    assert Settings.from_env({"TXWATCH_ALERT_BUDGET": raw}).alert_budget == pytest.approx(share)
 
 
 def test_settings_read_the_environment():
@@ -47,6 +53,8 @@ def test_settings_read_the_environment():
         ({"TXWATCH_CONSUMER_ON_LOOP": "maybe"}, "TXWATCH_CONSUMER_ON_LOOP='maybe': use true"),
         # A bound shorter than two of the watchdog's looks would rejoin a busy recovery.
         ({"TXWATCH_RECOVERY_STALL_SECONDS": "2"}, "TXWATCH_RECOVERY_STALL_SECONDS=2 must be"),
+        ({"TXWATCH_ALERT_BUDGET": "some"}, "TXWATCH_ALERT_BUDGET='some' is not a share"),
+        ({"TXWATCH_ALERT_BUDGET": "60%"}, "the share must be from 0.01% to 50%"),
     ],
 )
 def test_settings_name_the_variable_at_fault(env, message):
