@@ -10,6 +10,7 @@ from faust.cli import AppCommand, option
 
 from app import app, settings
 from app.commands.base import Command
+from app.commands.handbook import handbook_options, handbook_plan, report_handbook
 from app.commands.options import simulation_options
 from app.detection import detector
 from app.kafka_io import read_topic
@@ -53,6 +54,18 @@ from models.simulator import SimulatorConfig, simulate
         show_default=True,
         help="with --baseline: simulator seed of the baseline's training data",
     ),
+    option(
+        "--handbook",
+        is_flag=True,
+        help="simulate by the Fraud Detection Handbook's method, train and score as a worker",
+    ),
+    option(
+        "--handbook-files",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        help="the handbook's raw daily files (YYYY-MM-DD.pkl) instead of simulating",
+    ),
+    *handbook_options(),
     option("--json", "as_json", is_flag=True, help="print one JSON object instead of text"),
     base=Command,
 )
@@ -67,9 +80,25 @@ async def evaluate(
     warmup: int,
     baseline: bool,
     train_seed: int,
+    handbook: bool,
+    handbook_files: Path | None,
+    handbook_seed: int,
+    train_from: str,
+    train_to: str,
+    test_from: str,
+    test_to: str,
     as_json: bool,
 ) -> None:
-    """Print ROC-AUC, PR-AUC, precision and recall at the alert threshold, recall per kind."""
+    """Print ROC-AUC, PR-AUC, precision and recall at the alert threshold, recall per kind.
+
+    With ``--handbook`` or ``--handbook-files``: the handbook's figures (ROC-AUC,
+    average precision, card precision@100 per day) beside amount alone and its
+    published baselines.
+    """
+    if handbook or handbook_files is not None:
+        plan = handbook_plan(train_from, train_to, test_from, test_to)
+        report_handbook(self, plan, handbook_files, handbook_seed, as_json)
+        return
     results: dict[str, Evaluation] = {}
     if simulated:
         config = SimulatorConfig(users=users, fraud_rate=fraud_rate, seed=seed)
