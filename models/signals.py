@@ -62,6 +62,7 @@ NOVELTY_SIGNALS: Final = {
     "new_device": ("devices", "device_id"),
     "new_merchant": ("merchants", "merchant_id"),
 }
+_SIGNAL_OF_KEY: Final = {key: (name, attr) for name, (key, attr) in NOVELTY_SIGNALS.items()}
 #: Velocity rules and the share of traffic each fires on when training measured none.
 RULE_SIGNALS: Final[dict[ReasonCode, float]] = {
     "VELOCITY_BURST": 0.005,
@@ -98,20 +99,13 @@ def evidence_inputs(obs: Observation, reasons: Sequence[ReasonCode]) -> Evidence
     history = obs.history
     novel: dict[str, tuple[str, float]] = {}
     hour_novelty = None
-    if history:
-        seen_counts = {
-            "new_location": obs.location_seen,
-            "new_merchant_category": obs.merchant_category_seen,
-            "new_payment_method": obs.payment_method_seen,
-            "new_device": obs.device_seen,
-            "new_merchant": obs.merchant_seen,
-        }
-        for name, (key, attribute) in NOVELTY_SIGNALS.items():
-            if seen_counts[name] == 0:
-                value = getattr(obs.tx, attribute)
-                novel[name] = (value, _novelty(obs.new_value_counts.get(key, 0), history))
-        if obs.hour_seen == 0:
-            hour_novelty = _novelty(obs.new_value_counts.get(HOURS, 0), history)
+    # Only the fields whose value is new to the user are there (none for a newcomer).
+    for key, count in obs.new_value_counts.items():
+        if key == HOURS:
+            hour_novelty = _novelty(count, history)
+        else:
+            name, attribute = _SIGNAL_OF_KEY[key]
+            novel[name] = (getattr(obs.tx, attribute), _novelty(count, history))
     return EvidenceInputs(
         amount=obs.amount,
         amount_z=max(0.0, obs.amount_zscore) * obs.confidence,
@@ -207,18 +201,18 @@ def _quantiles(values: list[float], points: int) -> tuple[float, ...]:
 
 
 def signal_nats(inputs: EvidenceInputs, population: Population) -> dict[str, float]:
-    """Each signal's evidence in nats (0 when it sees nothing unusual), by signal name."""
-    nats = dict.fromkeys(SIGNAL_NAMES, 0.0)
+    """The evidence in nats of each signal that sees something unusual, by signal name."""
+    nats: dict[str, float] = {}
     if inputs.amount_z > 0:
         # Two-sided normal tail of z, so that z = 0 is 0 nats: erfc(z / sqrt 2).
         nats["amount_above_usual"] = -math.log(
             max(math.erfc(inputs.amount_z / math.sqrt(2)), 1e-300)
         )
     quantiles = population.amount_quantiles
-    if quantiles:
-        nats["amount_above_population"] = POPULATION_AMOUNT_WEIGHT * -math.log(
-            _tail_share(quantiles, inputs.amount)
-        )
+    if quantiles and inputs.amount > quantiles[0]:
+        share = _tail_share(quantiles, inputs.amount)
+        if share < 1.0:
+            nats["amount_above_population"] = POPULATION_AMOUNT_WEIGHT * -math.log(share)
     for name, (value, novelty) in inputs.novel.items():
         evidence = -math.log(novelty)
         table = population.value_shares.get(name)

@@ -73,7 +73,7 @@ def test_signals_with_a_population(changes, name, nats):
 
 
 def test_a_small_amount_adds_no_population_evidence():
-    assert signal_nats(inputs(amount=0.0), TRAINED)["amount_above_population"] == 0.0
+    assert "amount_above_population" not in signal_nats(inputs(amount=0.0), TRAINED)
 
 
 def test_population_round_trips_through_json():
