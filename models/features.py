@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from models.merchant_risk import MerchantView
 from models.profile import (
     CATEGORICAL_FIELDS,
     HOURS,
@@ -85,6 +86,8 @@ class Observation:
     hour: int
     #: The transaction observed (for the values behind the counts above).
     tx: Transaction
+    #: The merchant's recent record of reported fraud, when one is kept (models.merchant_risk).
+    merchant: MerchantView | None = None
 
     @property
     def confidence(self) -> float:
@@ -125,8 +128,16 @@ class Observation:
         ]
 
 
-def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None) -> Observation:
-    """Compare ``tx`` with the user's profile and recent activity (neither includes ``tx``)."""
+def observe(
+    tx: Transaction,
+    profile: Profile | None,
+    velocity: Velocity | None,
+    merchant: MerchantView | None = None,
+) -> Observation:
+    """Compare ``tx`` with the user's profile and recent activity (neither includes ``tx``).
+
+    ``merchant``: the merchant's record of reported fraud, where one is kept.
+    """
     history = profile["count"] if profile is not None else 0
     log_amount = amount_log(tx.amount)
     hour = hour_of_day(tx.timestamp)
@@ -147,15 +158,21 @@ def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None)
         )
         zscore = (log_amount - mean) / blended
         typical = math.exp(mean)
+        # Written out, not looped: this runs for every transaction.
         seen = {
-            attribute: _seen(profile[name], getattr(tx, attribute))
-            for name, attribute in CATEGORICAL_FIELDS.items()
+            "location": _seen(profile["locations"], tx.location),
+            "merchant_category": _seen(profile["merchant_categories"], tx.merchant_category),
+            "payment_method": _seen(profile["payment_methods"], tx.payment_method),
+            "device_id": _seen(profile["devices"], tx.device_id),
+            "merchant_id": _seen(profile["merchants"], tx.merchant_id),
         }
-        new_counts = {
-            name: new_value_count(profile, name)
-            for name, attribute in CATEGORICAL_FIELDS.items()
-            if seen[attribute] == 0
-        }
+        new_counts = {}
+        if 0 in seen.values():
+            new_counts = {
+                name: new_value_count(profile, name)
+                for name, attribute in CATEGORICAL_FIELDS.items()
+                if seen[attribute] == 0
+            }
         hours = profile["hours"]
         hour_seen = hours_near(hours, hour)
         if hour_seen == 0:
@@ -182,6 +199,7 @@ def observe(tx: Transaction, profile: Profile | None, velocity: Velocity | None)
         new_places_1h=new_1h,
         hour=hour,
         tx=tx,
+        merchant=merchant,
     )
 
 

@@ -191,7 +191,9 @@ def assess(
 
     Without a model (``model_score`` None) the signals alone decide.
     """
-    kept = {name: nats for name, nats in signals.items() if nats > 0.0}
+    kept = dict(signals)  # signal_nats gives only signals above 0; callers may give zeros
+    for name in [name for name, nats in kept.items() if nats <= 0.0]:
+        del kept[name]
     percentile = None
     if model_score is not None and calibration is not None:
         percentile = calibration.percentile(model_score)
