@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from models.features import Observation
+from models.merchant_risk import DEFAULT_FRAUD_RATE, MerchantView, merchant_nats
 from models.profile import HOURS
 from models.rules import ReasonCode
 
@@ -76,6 +77,7 @@ SIGNAL_NAMES: Final = (
     *NOVELTY_SIGNALS,
     "unusual_hour",
     *RULE_SIGNALS,
+    "merchant_fraud",
 )
 
 
@@ -92,6 +94,7 @@ class EvidenceInputs:
     #: Good-Turing's share for a new hour, or None when the hour is usual for the user.
     hour_novelty: float | None
     rules: tuple[ReasonCode, ...]
+    merchant: MerchantView | None = None
 
 
 def evidence_inputs(obs: Observation, reasons: Sequence[ReasonCode]) -> EvidenceInputs:
@@ -112,7 +115,8 @@ def evidence_inputs(obs: Observation, reasons: Sequence[ReasonCode]) -> Evidence
         novel=novel,
         hour=obs.hour,
         hour_novelty=hour_novelty,
-        rules=tuple(r for r in reasons if r in RULE_SIGNALS),
+        rules=tuple(r for r in reasons if r in RULE_SIGNALS) if reasons else (),
+        merchant=obs.merchant,
     )
 
 
@@ -133,6 +137,8 @@ class Population:
     value_shares: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Velocity rule -> share of training transactions it fired on.
     rule_rates: dict[str, float] = field(default_factory=dict)
+    #: Share of fraud among training's labelled transactions, if any were labelled.
+    fraud_rate: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the model file's header)."""
@@ -141,6 +147,7 @@ class Population:
             "hour_shares": list(self.hour_shares),
             "value_shares": self.value_shares,
             "rule_rates": self.rule_rates,
+            "fraud_rate": self.fraud_rate,
         }
 
     @classmethod
@@ -154,17 +161,26 @@ class Population:
                 for s, table in data["value_shares"].items()
             }
             rates = {str(r): float(x) for r, x in data["rule_rates"].items()}
+            raw_rate = data.get("fraud_rate")
+            fraud_rate = None if raw_rate is None else float(raw_rate)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"population statistics are malformed: {exc!r}") from None
         if hours and len(hours) != 24:
             raise ValueError(f"population statistics: {len(hours)} hour shares, need 24")
         if any(b < a for a, b in itertools.pairwise(quantiles)):
             raise ValueError("population statistics: amount quantiles are not ascending")
-        return cls(quantiles, hours, values, rates)
+        if fraud_rate is not None and not 0 < fraud_rate < 1:
+            raise ValueError(f"population statistics: fraud rate {fraud_rate} is not a share")
+        return cls(quantiles, hours, values, rates, fraud_rate)
 
 
-def fit_population(rows: Sequence[EvidenceInputs], points: int = 1001) -> Population:
-    """The population statistics of ``rows`` (a training set's evidence inputs)."""
+def fit_population(
+    rows: Sequence[EvidenceInputs], points: int = 1001, fraud_rate: float | None = None
+) -> Population:
+    """The population statistics of ``rows`` (a training set's evidence inputs).
+
+    ``fraud_rate``: the share of fraud among the labelled rows, if any were.
+    """
     n = len(rows)
     if n == 0:
         return Population()
@@ -191,6 +207,7 @@ def fit_population(rows: Sequence[EvidenceInputs], points: int = 1001) -> Popula
         hour_shares=tuple(h / n for h in hours),
         value_shares=value_shares,
         rule_rates={rule: count / n for rule, count in fired.items()},
+        fraud_rate=fraud_rate if fraud_rate and 0 < fraud_rate < 1 else None,
     )
 
 
@@ -230,6 +247,9 @@ def signal_nats(inputs: EvidenceInputs, population: Population) -> dict[str, flo
         nats["unusual_hour"] = evidence
     for rule in inputs.rules:
         nats[rule] = -math.log(_clip(population.rule_rates.get(rule, RULE_SIGNALS[rule])))
+    if inputs.merchant is not None and inputs.merchant.frauds:
+        rate = population.fraud_rate or DEFAULT_FRAUD_RATE
+        nats["merchant_fraud"] = merchant_nats(inputs.merchant, rate)
     return nats
 
 

@@ -85,7 +85,9 @@ def train_model(
     scores = forest.score_many(data.features)
     quantiles = np.quantile(scores, np.linspace(0.0, 1.0, CALIBRATION_POINTS))
     calibration = Calibration(quantiles.tolist())
-    population = fit_population(data.evidence_inputs)
+    known = data.labels >= 0
+    fraud_rate = float(data.labels[known].mean()) if known.any() else None
+    population = fit_population(data.evidence_inputs, fraud_rate=fraud_rate)
     evidence = np.asarray(
         [
             sum(signal_nats(inputs, population).values())
