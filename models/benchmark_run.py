@@ -17,6 +17,7 @@ baseline would give, for the same rows.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +27,8 @@ from models.benchmark import BenchmarkFigures, ScoredRow, measure_benchmark
 from models.detector import Detector
 from models.features import observe
 from models.history import walk
+from models.labels import Label
+from models.merchant_risk import MerchantState, count_transaction, merchant_view, record_label
 from models.risk import RiskPolicy
 from models.rules import RuleThresholds
 from models.training import replay_features, train_model
@@ -83,13 +86,16 @@ def run_benchmark(
     policy: RiskPolicy | None = None,
     trees: int = 100,
     budget: float = 0.01,
+    feedback_days: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, BenchmarkFigures]:
     """Train on ``plan``'s training period, score in time order, measure its test week.
 
     ``transactions`` must come in time order (both handbook readers give them
     so); those outside the training start and test end are skipped, the
-    others are held in memory.
+    others are held in memory. With ``feedback_days``, every fraud's label
+    becomes known that many days after the transaction, as chargebacks and
+    reviews would report it, and feeds its merchant's record.
     """
     say = progress or (lambda _: None)
     begin, finish = plan.start("train_from"), plan.end("test_to")
@@ -104,6 +110,10 @@ def run_benchmark(
     by_amount: list[ScoredRow] = []
     pending: list[Transaction] = []
     observations = []
+    merchants: dict[str, MerchantState] = {}
+    # Labels not yet known: (when known, order, the transaction), soonest first.
+    unknown: list[tuple[float, int, Transaction]] = []
+    delay = None if feedback_days is None else feedback_days * 86_400.0
 
     def flush() -> None:
         for tx, verdict in zip(pending, judge.judge_all(observations), strict=True):
@@ -118,7 +128,20 @@ def run_benchmark(
 
     for done, (tx, profile, velocity) in enumerate(walk(stream), start=1):
         pending.append(tx)
-        observations.append(observe(tx, profile, velocity))
+        if delay is None or tx.merchant_id is None:
+            observations.append(observe(tx, profile, velocity))
+        else:
+            now = tx.timestamp
+            while unknown and unknown[0][0] <= now:
+                known_at, _, fraud = heapq.heappop(unknown)
+                record = merchants.get(fraud.merchant_id or "")
+                if record is not None:
+                    record_label(record, _label_of(fraud, known_at))
+            view = merchant_view(merchants.get(tx.merchant_id), now)
+            observations.append(observe(tx, profile, velocity, view))
+            merchants[tx.merchant_id] = count_transaction(merchants.get(tx.merchant_id), now, done)
+            if tx.label == 1:
+                heapq.heappush(unknown, (now + delay, done, tx))
         if len(pending) == BATCH:
             flush()
         if done % 200_000 == 0:
@@ -126,7 +149,12 @@ def run_benchmark(
     flush()
     if not scored:
         raise ValueError(f"no transaction in the test period {plan.test_from}..{plan.test_to}")
+    name = TXWATCH if delay is None else f"txwatch (fraud labels after {feedback_days:g} days)"
     return {
-        TXWATCH: measure_benchmark(scored, budget=budget),
+        name: measure_benchmark(scored, budget=budget),
         "amount alone": measure_benchmark(by_amount, budget=budget),
     }
+
+
+def _label_of(tx: Transaction, known_at: float) -> Label:
+    return Label(tx.transaction_id, tx.user_id, 1, known_at, tx.merchant_id, tx.timestamp, "replay")

@@ -87,6 +87,7 @@ async def evaluate(
     train_to: str,
     test_from: str,
     test_to: str,
+    feedback_days: float | None,
     as_json: bool,
 ) -> None:
     """Print ROC-AUC, PR-AUC, precision and recall at the alert threshold, recall per kind.
@@ -97,7 +98,7 @@ async def evaluate(
     """
     if handbook or handbook_files is not None:
         plan = handbook_plan(train_from, train_to, test_from, test_to)
-        report_handbook(self, plan, handbook_files, handbook_seed, as_json)
+        report_handbook(self, plan, handbook_files, handbook_seed, as_json, feedback_days)
         return
     results: dict[str, Evaluation] = {}
     if simulated:

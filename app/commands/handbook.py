@@ -34,6 +34,8 @@ def handbook_options() -> list[Any]:
         option("--test-from", default=plan.test_from, show_default=True,
                help="first day measured"),
         option("--test-to", default=plan.test_to, show_default=True, help="last day measured"),
+        option("--feedback-days", type=click.FloatRange(min=0), default=None,
+               help="feed every fraud's label back this many days after it (7 as the handbook)"),
     ]  # fmt: skip
 
 
@@ -46,7 +48,12 @@ def handbook_plan(train_from: str, train_to: str, test_from: str, test_to: str) 
 
 
 def report_handbook(
-    command: AppCommand, plan: BenchmarkPlan, files: Path | None, seed: int, as_json: bool
+    command: AppCommand,
+    plan: BenchmarkPlan,
+    files: Path | None,
+    seed: int,
+    as_json: bool,
+    feedback_days: float | None = None,
 ) -> None:
     """Run the benchmark on simulated data (or ``files``) and print its figures."""
 
@@ -64,7 +71,7 @@ def report_handbook(
     progress(f"{source}: training {plan.train_from}..{plan.train_to}, "
              f"measuring {plan.test_from}..{plan.test_to}")  # fmt: skip
     try:
-        figures = run_benchmark(transactions, plan, progress=progress)
+        figures = run_benchmark(transactions, plan, feedback_days=feedback_days, progress=progress)
     except (HandbookFileError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
