@@ -42,6 +42,8 @@ class ModelArtifact:
     metadata: dict[str, Any] = field(default_factory=dict)
     population: Population = field(default_factory=Population)
     evidence_scale: EvidenceScale = field(default_factory=EvidenceScale)
+    #: Each signal's weight, learnt from labels; None: unsupervised (models.weights).
+    signal_weights: dict[str, float] | None = None
 
     def describe(self) -> dict[str, Any]:
         """Everything but the arrays, JSON-ready (for ``GET /model`` and the ``models`` table)."""
@@ -65,6 +67,7 @@ class ModelArtifact:
             "metadata": self.metadata,
             "population": self.population.to_json(),
             "evidence_tails": self.evidence_scale.tails,
+            "signal_weights": self.signal_weights,
         }
         arrays = {f"forest_{k}": v for k, v in self.forest.to_arrays().items()}
         arrays["calibration"] = np.asarray(self.calibration.quantiles, dtype=np.float64)
@@ -110,6 +113,16 @@ class ModelArtifact:
                 metadata=header.get("metadata", {}),
                 population=Population.from_json(header["population"]),
                 evidence_scale=EvidenceScale([tuple(t) for t in header["evidence_tails"]]),
+                signal_weights=_weights(header.get("signal_weights")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelArtifactError(f"{path} is damaged: {exc}") from None
+
+
+def _weights(raw: Any) -> dict[str, float] | None:
+    if raw is None:
+        return None
+    weights = {str(name): float(value) for name, value in dict(raw).items()}
+    if any(not value >= 0.0 for value in weights.values()):  # also NaN
+        raise ValueError("signal weights must be numbers >= 0")
+    return weights

@@ -17,7 +17,6 @@ baseline would give, for the same rows.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,9 +25,8 @@ from typing import Final
 from models.benchmark import BenchmarkFigures, ScoredRow, measure_benchmark
 from models.detector import Detector
 from models.features import observe
+from models.feedback import LabelFeedback
 from models.history import walk
-from models.labels import Label
-from models.merchant_risk import MerchantState, count_transaction, merchant_view, record_label
 from models.risk import RiskPolicy
 from models.rules import RuleThresholds
 from models.training import replay_features, train_model
@@ -95,7 +93,8 @@ def run_benchmark(
     so); those outside the training start and test end are skipped, the
     others are held in memory. With ``feedback_days``, every fraud's label
     becomes known that many days after the transaction, as chargebacks and
-    reviews would report it, and feeds its merchant's record.
+    reviews would report it, and feeds its merchant's record; training then
+    also learns the signals' weights from the training period's labels.
     """
     say = progress or (lambda _: None)
     begin, finish = plan.start("train_from"), plan.end("test_to")
@@ -103,17 +102,16 @@ def run_benchmark(
     train_end = plan.end("train_to")
     training = [tx for tx in stream if tx.timestamp < train_end]
     say(f"{len(stream):,} transactions; training on {len(training):,}")
-    data = replay_features(training, thresholds=thresholds)
-    judge = Detector(thresholds, policy, train_model(data, n_estimators=trees))
+    data = replay_features(training, thresholds=thresholds, feedback_days=feedback_days)
+    # Without feedback the line is unsupervised: the labels the data carry stay unread.
+    model = train_model(data, n_estimators=trees, learn_weights=feedback_days is not None)
+    judge = Detector(thresholds, policy, model)
     test_start = plan.start("test_from")
     scored: list[ScoredRow] = []
     by_amount: list[ScoredRow] = []
     pending: list[Transaction] = []
     observations = []
-    merchants: dict[str, MerchantState] = {}
-    # Labels not yet known: (when known, order, the transaction), soonest first.
-    unknown: list[tuple[float, int, Transaction]] = []
-    delay = None if feedback_days is None else feedback_days * 86_400.0
+    feedback = None if feedback_days is None else LabelFeedback(feedback_days * 86_400.0)
 
     def flush() -> None:
         for tx, verdict in zip(pending, judge.judge_all(observations), strict=True):
@@ -128,20 +126,11 @@ def run_benchmark(
 
     for done, (tx, profile, velocity) in enumerate(walk(stream), start=1):
         pending.append(tx)
-        if delay is None or tx.merchant_id is None:
+        if feedback is None:
             observations.append(observe(tx, profile, velocity))
         else:
-            now = tx.timestamp
-            while unknown and unknown[0][0] <= now:
-                known_at, _, fraud = heapq.heappop(unknown)
-                record = merchants.get(fraud.merchant_id or "")
-                if record is not None:
-                    record_label(record, _label_of(fraud, known_at))
-            view = merchant_view(merchants.get(tx.merchant_id), now)
-            observations.append(observe(tx, profile, velocity, view))
-            merchants[tx.merchant_id] = count_transaction(merchants.get(tx.merchant_id), now, done)
-            if tx.label == 1:
-                heapq.heappush(unknown, (now + delay, done, tx))
+            observations.append(observe(tx, profile, velocity, feedback.view(tx)))
+            feedback.learn(tx, done)
         if len(pending) == BATCH:
             flush()
         if done % 200_000 == 0:
@@ -149,12 +138,10 @@ def run_benchmark(
     flush()
     if not scored:
         raise ValueError(f"no transaction in the test period {plan.test_from}..{plan.test_to}")
-    name = TXWATCH if delay is None else f"txwatch (fraud labels after {feedback_days:g} days)"
+    name = TXWATCH if feedback is None else f"txwatch (fraud labels after {feedback_days:g} days)"
+    if model.signal_weights is not None:
+        name = name[:-1] + ", weights learnt from them)"
     return {
         name: measure_benchmark(scored, budget=budget),
         "amount alone": measure_benchmark(by_amount, budget=budget),
     }
-
-
-def _label_of(tx: Transaction, known_at: float) -> Label:
-    return Label(tx.transaction_id, tx.user_id, 1, known_at, tx.merchant_id, tx.timestamp, "replay")

@@ -59,6 +59,7 @@ class Detector:
         # Without a model, the signals that need the population's view stay silent.
         self.population = model.population if model is not None else Population()
         self.scale = model.evidence_scale if model is not None else EvidenceScale()
+        self.weights = model.signal_weights if model is not None else None
 
     @property
     def model_version(self) -> str | None:
@@ -86,16 +87,17 @@ class Detector:
             model_scores = [float(score) for score in scores]
             calibration = self.model.calibration
         verdicts = []
-        thresholds, population, policy, scale = (
+        thresholds, population, policy, scale, weights = (
             self.thresholds,
             self.population,
             self.policy,
             self.scale,
+            self.weights,
         )
         for obs, row, model_score in zip(observations, features, model_scores, strict=True):
             reasons = evaluate_rules(obs, thresholds)
             nats = signal_nats(evidence_inputs(obs, reasons), population)
-            assessment = assess(nats, reasons, model_score, calibration, policy, scale)
+            assessment = assess(nats, reasons, model_score, calibration, policy, scale, weights)
             verdicts.append(Verdict(assessment, row))
         return verdicts
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final, Literal
@@ -186,18 +186,28 @@ def assess(
     calibration: Calibration | None,
     policy: RiskPolicy,
     scale: EvidenceScale,
+    weights: Mapping[str, float] | None = None,
 ) -> Assessment:
     """Risk score, level and recommendation from the signals' evidence and the model's score.
 
-    Without a model (``model_score`` None) the signals alone decide.
+    Without a model (``model_score`` None) the signals alone decide. With
+    ``weights`` (learnt from labels, :mod:`models.weights`) each signal's nats
+    count that many times; without, once, and the forest's :data:`MODEL_WEIGHT`.
     """
-    kept = dict(signals)  # signal_nats gives only signals above 0; callers may give zeros
+    if weights is None:
+        kept = dict(signals)  # signal_nats gives only signals above 0; callers may give zeros
+        model_weight = MODEL_WEIGHT
+    else:
+        kept = {name: nats * weights.get(name, 1.0) for name, nats in signals.items()}
+        model_weight = weights.get("model", MODEL_WEIGHT)
     for name in [name for name, nats in kept.items() if nats <= 0.0]:
         del kept[name]
     percentile = None
     if model_score is not None and calibration is not None:
         percentile = calibration.percentile(model_score)
-        kept["model"] = MODEL_WEIGHT * -math.log(max(1.0 - percentile, calibration.resolution))
+        nats = model_weight * -math.log(max(1.0 - percentile, calibration.resolution))
+        if nats > 0.0:
+            kept["model"] = nats
     evidence = sum(kept.values())
     risk_score = round(scale.risk(evidence), 1)
     level = policy.level(risk_score)

@@ -15,13 +15,15 @@ import numpy as np
 
 from models.artifact import ModelArtifact
 from models.features import FEATURE_NAMES, observe
+from models.feedback import LabelFeedback
 from models.forest import CompiledForest
 from models.history import walk
-from models.risk import MODEL_WEIGHT, TAIL_SHARES, Calibration, EvidenceScale
+from models.risk import TAIL_SHARES, Calibration, EvidenceScale
 from models.rules import RuleThresholds, evaluate_rules
 from models.signals import EvidenceInputs, fit_population, signal_nats
 from models.signals import evidence_inputs as inputs_of
 from models.transaction import Transaction
+from models.weights import DEFAULT_WEIGHTS, fit_weights
 
 #: Calibration keeps this many evenly spaced quantiles of the training scores.
 CALIBRATION_POINTS = 1001
@@ -43,16 +45,26 @@ def replay_features(
     transactions: Iterable[Transaction],
     progress: Callable[[int], None] | None = None,
     thresholds: RuleThresholds | None = None,
+    feedback_days: float | None = None,
 ) -> TrainingData:
-    """Features of each transaction given the ones before it, as the live agent computes them."""
+    """Features of each transaction given the ones before it, as the live agent computes them.
+
+    With ``feedback_days``, each fraud's label reaches its merchant's record
+    that many days after it (:mod:`models.feedback`), as it would live.
+    """
     thresholds = thresholds or RuleThresholds()
+    feedback = None if feedback_days is None else LabelFeedback(feedback_days * 86_400.0)
     evidence: list[EvidenceInputs] = []
     rows: list[list[float]] = []
     labels: list[int] = []
     kinds: list[str | None] = []
     users: set[str] = set()
-    for tx, profile, velocity in walk(transactions):
-        obs = observe(tx, profile, velocity)
+    for offset, (tx, profile, velocity) in enumerate(walk(transactions)):
+        if feedback is None:
+            obs = observe(tx, profile, velocity)
+        else:
+            obs = observe(tx, profile, velocity, feedback.view(tx))
+            feedback.learn(tx, offset)
         rows.append(obs.vector())
         evidence.append(inputs_of(obs, evaluate_rules(obs, thresholds)))
         labels.append(-1 if tx.label is None else tx.label)
@@ -71,8 +83,13 @@ def train_model(
     max_samples: int = 256,
     seed: int = 42,
     source: str = "",
+    learn_weights: bool = True,
 ) -> ModelArtifact:
-    """Fit PyOD's IForest on ``data`` and compile it into a versioned artifact."""
+    """Fit PyOD's IForest on ``data`` and compile it into a versioned artifact.
+
+    With enough labelled rows (and ``learn_weights``), also the weight of each
+    signal's evidence (:mod:`models.weights`); else every signal counts once.
+    """
     if len(data.features) < max_samples:
         raise ValueError(
             f"{len(data.features)} training rows: need at least max_samples={max_samples}"
@@ -88,13 +105,20 @@ def train_model(
     known = data.labels >= 0
     fraud_rate = float(data.labels[known].mean()) if known.any() else None
     population = fit_population(data.evidence_inputs, fraud_rate=fraud_rate)
+    rows = []
+    for inputs, score in zip(data.evidence_inputs, scores.tolist(), strict=True):
+        nats = signal_nats(inputs, population)
+        nats["model"] = -np.log(max(1.0 - calibration.percentile(score), calibration.resolution))
+        rows.append(nats)
+    weights = None
+    if learn_weights and known.any():
+        try:
+            weights = fit_weights([rows[i] for i in np.flatnonzero(known)], data.labels[known])
+        except ValueError:
+            weights = None  # too few labels: unsupervised
+    applied = weights or DEFAULT_WEIGHTS
     evidence = np.asarray(
-        [
-            sum(signal_nats(inputs, population).values())
-            + MODEL_WEIGHT
-            * -np.log(max(1.0 - calibration.percentile(score), calibration.resolution))
-            for inputs, score in zip(data.evidence_inputs, scores.tolist(), strict=True)
-        ]
+        [sum(applied.get(name, 1.0) * value for name, value in row.items()) for row in rows]
     )
     tails = [(share, float(np.quantile(evidence, 1.0 - share))) for share in TAIL_SHARES]
     trained_at = time.time()
@@ -136,4 +160,5 @@ def train_model(
         metadata=metadata,
         population=population,
         evidence_scale=EvidenceScale(tails),
+        signal_weights=weights,
     )

@@ -27,6 +27,11 @@ from models.transaction import InvalidTransaction, Transaction, parse_transactio
     option("--trees", type=int, default=100, show_default=True, help="isolation trees"),
     option("--max-samples", type=int, default=256, show_default=True, help="rows per tree"),
     option(
+        "--unsupervised",
+        is_flag=True,
+        help="ignore the labels: every signal counts once (weights are learnt when labelled)",
+    ),
+    option(
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
@@ -43,13 +48,15 @@ async def train(
     seed: int,
     trees: int,
     max_samples: int,
+    unsupervised: bool,
     output: Path | None,
 ) -> None:
     """Train the model every worker loads at start.
 
     Transactions (simulated, or read from a file in order) go through the
     same per-user state and feature function as live traffic; the model file
-    is replaced atomically. Restart the workers to load it.
+    is replaced atomically. Restart the workers to load it. With labelled
+    transactions it also learns each signal's weight (models/weights.py).
     """
     started = time.monotonic()
     if from_file is not None:
@@ -63,7 +70,12 @@ async def train(
     data = replay_features(transactions, progress=lambda n: self.say(f"features {n}"))
     try:
         model = train_model(
-            data, n_estimators=trees, max_samples=max_samples, seed=seed, source=source
+            data,
+            n_estimators=trees,
+            max_samples=max_samples,
+            seed=seed,
+            source=source,
+            learn_weights=not unsupervised,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -72,6 +84,11 @@ async def train(
         f"model {model.version} ({trees} trees, {len(data.features)} rows, {data.users} users)"
         f" saved to {path} in {time.monotonic() - started:.1f}s"
     )
+    if model.signal_weights is None:
+        self.say("signals weighed once each (no labels, too few, or --unsupervised)")
+    else:
+        learnt = ", ".join(f"{k} {v:.2f}" for k, v in model.signal_weights.items() if v > 0)
+        self.say(f"weights learnt from labels: {learnt}")
 
 
 def _read_transactions(self: AppCommand, path: Path) -> list[Transaction]:

@@ -88,3 +88,16 @@ def test_detector_scores_with_and_without_model(trained):
     # Far from the README's figures (tiny model, cold users), but clearly better than chance.
     assert result.roc_auc is not None
     assert result.roc_auc > 0.8
+
+
+def test_labelled_history_learns_weights_and_the_file_keeps_them(tmp_path):
+    from models.simulator import SimulatorConfig, simulate
+    from models.training import replay_features, train_model
+
+    data = replay_features(list(simulate(SimulatorConfig(users=100, seed=3), 6000)))
+    learnt = train_model(data, n_estimators=20)
+    assert learnt.signal_weights is not None
+    assert ModelArtifact.load(learnt.save(tmp_path / "m.npz")).signal_weights == (
+        learnt.signal_weights
+    )
+    assert train_model(data, n_estimators=20, learn_weights=False).signal_weights is None

@@ -1,0 +1,64 @@
+"""Replaying history with labels that arrive late, as a worker would have seen them.
+
+Offline training and evaluation walk transactions in time order. With
+feedback, every fraud's label becomes known ``delay`` seconds after its
+transaction, and from then on counts in its merchant's record
+(:mod:`models.merchant_risk`), so that each transaction is observed with the
+merchant record a live worker would have had at that moment.
+
+>>> from models.transaction import Transaction
+>>> feedback = LabelFeedback(delay=86_400.0)
+>>> bad = Transaction("t1", "u1", 10.0, 1.7e9, merchant_id="m", label=1)
+>>> feedback.view(bad), feedback.learn(bad, offset=0)
+(MerchantView(transactions=0, frauds=0), None)
+>>> feedback.view(Transaction("t2", "u2", 10.0, 1.7e9 + 90_000, merchant_id="m"))
+MerchantView(transactions=1, frauds=1)
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from models.labels import Label
+from models.merchant_risk import (
+    MerchantState,
+    MerchantView,
+    count_transaction,
+    merchant_view,
+    record_label,
+)
+from models.transaction import Transaction
+
+
+class LabelFeedback:
+    """Merchants' records fed by fraud labels known ``delay`` seconds after each fraud."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.merchants: dict[str, MerchantState] = {}
+        self._unknown: list[tuple[float, int, Transaction]] = []  # (known at, order, fraud)
+
+    def view(self, tx: Transaction) -> MerchantView | None:
+        """The record of ``tx``'s merchant as of ``tx``'s time (None without a merchant)."""
+        if tx.merchant_id is None:
+            return None
+        unknown = self._unknown
+        while unknown and unknown[0][0] <= tx.timestamp:
+            known_at, _, fraud = heapq.heappop(unknown)
+            record = self.merchants.get(fraud.merchant_id or "")
+            if record is not None:
+                label = Label(fraud.transaction_id, fraud.user_id, 1, known_at,
+                              fraud.merchant_id, fraud.timestamp, "replay")  # fmt: skip
+                record_label(record, label)
+        return merchant_view(self.merchants.get(tx.merchant_id), tx.timestamp)
+
+    def learn(self, tx: Transaction, offset: int) -> None:
+        """Count ``tx`` in its merchant's record; if it is a fraud, its label comes later."""
+        if tx.merchant_id is None:
+            return
+        merchant = tx.merchant_id
+        self.merchants[merchant] = count_transaction(
+            self.merchants.get(merchant), tx.timestamp, offset
+        )
+        if tx.label == 1:
+            heapq.heappush(self._unknown, (tx.timestamp + self.delay, offset, tx))
