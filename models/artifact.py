@@ -52,6 +52,10 @@ class ModelArtifact:
             "trained_at": self.trained_at,
             "feature_names": list(self.feature_names),
             "n_trees": self.forest.n_trees,
+            # How the risk is made: each signal's learnt weight (None: unsupervised), and the
+            # evidence training traffic reached at each tail share (the risk scale).
+            "signal_weights": self.signal_weights,
+            "evidence_tails": self.evidence_scale.tails,
             **self.metadata,
         }
 

@@ -1,6 +1,7 @@
 """Training, the artifact file and the detector, on small simulated data."""
 
 import numpy as np
+import orjson
 import pytest
 
 from models.artifact import ModelArtifact, ModelArtifactError
@@ -101,3 +102,10 @@ def test_labelled_history_learns_weights_and_the_file_keeps_them(tmp_path):
         learnt.signal_weights
     )
     assert train_model(data, n_estimators=20, learn_weights=False).signal_weights is None
+
+
+def test_describe_says_how_the_risk_is_made(trained):
+    described = trained[1].describe()
+    assert [share for share, _ in described["evidence_tails"]][:2] == [0.5, 0.2]
+    assert "signal_weights" in described
+    orjson.dumps(described)  # JSON-ready, for GET /model
