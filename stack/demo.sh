@@ -17,8 +17,10 @@ export TXWATCH_MODEL_PATH=${TXWATCH_MODEL_PATH:-$ROOT/var/model/txwatch-model.np
 mkdir -p "$ROOT/var"
 cd "$ROOT/var"
 
-if [[ ! -f $TXWATCH_MODEL_PATH ]]; then
-  echo "demo: training the first model (once; about a minute)"
+# Trained once, and again when this version cannot use the file (an older format).
+if ! "$(dirname "$FAUST")/python" -c 'import sys; from models.artifact import ModelArtifact
+ModelArtifact.load(sys.argv[1])' "$TXWATCH_MODEL_PATH" 2>/dev/null; then
+  echo "demo: training the model (missing or of an older format; about a minute)"
   "$FAUST" -A app train --users "$USERS" --count 100000 --seed "$USERS_SEED"
 fi
 
