@@ -41,6 +41,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from models.evaluation import figure_text, percent_text, recall_by_kind_lines
+
 _EPOCH: Final = date(1970, 1, 1)
 _DAY_SECONDS: Final = 86_400
 
@@ -121,12 +123,7 @@ class BenchmarkFigures:
 
     def lines(self) -> list[str]:
         """The figures as aligned text lines for a terminal."""
-
-        def pct(x: float | None) -> str:
-            return "n/a" if x is None else f"{100 * x:.2f}%"
-
-        def num(x: float | None) -> str:
-            return "n/a" if x is None else f"{x:.4f}"
+        pct, num = percent_text, figure_text
 
         share = self.frauds / self.transactions if self.transactions else None
         cp = f"card precision@{self.k}"
@@ -145,11 +142,7 @@ class BenchmarkFigures:
         )
         if self.recall_by_kind_at_budget:
             out.append("recall by kind at budget:")
-            for kind, figures in sorted(self.recall_by_kind_at_budget.items()):
-                out.append(
-                    f"  {kind:<28} {pct(figures['recall']):>8}"
-                    f"  ({int(figures['caught'])}/{int(figures['total'])})"
-                )
+            out += recall_by_kind_lines(self.recall_by_kind_at_budget)
         return out
 
 

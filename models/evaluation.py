@@ -44,12 +44,7 @@ class Evaluation:
 
     def lines(self) -> list[str]:
         """The figures as aligned text lines for a terminal."""
-
-        def pct(x: float | None) -> str:
-            return "n/a" if x is None else f"{100 * x:.2f}%"
-
-        def num(x: float | None) -> str:
-            return "n/a" if x is None else f"{x:.4f}"
+        pct, num = percent_text, figure_text
 
         out = [
             f"transactions     {self.transactions} ({self.unlabelled} unlabelled)",
@@ -62,12 +57,27 @@ class Evaluation:
         ]
         if self.recall_by_kind:
             out.append("recall by kind:")
-            for kind, figures in sorted(self.recall_by_kind.items()):
-                out.append(
-                    f"  {kind:<28} {pct(figures['recall']):>8}"
-                    f"  ({int(figures['caught'])}/{int(figures['total'])})"
-                )
+            out += recall_by_kind_lines(self.recall_by_kind)
         return out
+
+
+def percent_text(x: float | None) -> str:
+    """A share as a percentage with two decimals, ``n/a`` when unknown."""
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def figure_text(x: float | None) -> str:
+    """A figure with four decimals, ``n/a`` when unknown."""
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def recall_by_kind_lines(by_kind: dict[str, dict[str, float]]) -> list[str]:
+    """One aligned line per kind: recall, then caught / total."""
+    return [
+        f"  {kind:<28} {percent_text(figures['recall']):>8}"
+        f"  ({int(figures['caught'])}/{int(figures['total'])})"
+        for kind, figures in sorted(by_kind.items())
+    ]
 
 
 def evaluate(outcomes: Iterable[Outcome]) -> Evaluation:

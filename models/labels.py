@@ -21,14 +21,12 @@ models.labels.InvalidLabel: invalid_label: label must be 0 or 1, got 'yes'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-
-import orjson
+from typing import Any, Final, Literal, cast
 
 from models.transaction import (
-    MAX_MESSAGE_BYTES,
     MAX_TEXT_LENGTH,
     InvalidTransaction,
+    decode_message,
     format_timestamp,
     parse_timestamp,
 )
@@ -89,14 +87,10 @@ class Label:
 
 def parse_label(raw: bytes | str | None) -> Label:
     """Decode and validate one message of the ``labels`` topic."""
-    if not raw:
-        raise InvalidLabel("empty", "the message has no value")
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise InvalidLabel("oversized", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidLabel("invalid_json", str(exc)) from None
+        data = decode_message(raw)
+    except InvalidTransaction as exc:  # empty, oversized, invalid_json: the same codes
+        raise InvalidLabel(cast(LabelReason, exc.reason), exc.detail) from None
     return validate_label(data)
 
 

@@ -142,15 +142,22 @@ def parse_transaction(raw: bytes | str | None) -> Transaction:
     ...
     models.transaction.InvalidTransaction: invalid_amount: amount must be >= 0, got -1
     """
+    return validate_transaction(decode_message(raw))
+
+
+def decode_message(raw: bytes | str | None) -> Any:
+    """The JSON value of one message; InvalidTransaction if empty, oversized or not JSON.
+
+    The envelope every txwatch topic's contract shares (``transactions``, ``labels``).
+    """
     if not raw:  # a null value (tombstone) or zero bytes
         raise InvalidTransaction("empty", "the message has no value")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise InvalidTransaction("oversized", f"{len(raw)} bytes > {MAX_MESSAGE_BYTES}")
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidTransaction("invalid_json", str(exc)) from None
-    return validate_transaction(data)
 
 
 def validate_transaction(data: Any) -> Transaction:
