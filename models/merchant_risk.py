@@ -12,6 +12,7 @@ fraud back).
 >>> for hour in range(10):
 ...     state = count_transaction(state, 1767225600.0 + hour * 3600, offset=hour)
 >>> record_label(state, Label("t3", "u", 1, 1767830400.0, "m", 1767236400.0))
+True
 >>> view = merchant_view(state, at=1767830400.0)
 >>> view
 MerchantView(transactions=10, frauds=1)
@@ -22,12 +23,15 @@ MerchantView(transactions=10, frauds=1)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from models.labels import Label
 
 MerchantState = dict[str, Any]
+#: The compact form every worker keeps: ``{"days": {day: n}, "frauds": {day: n}}``.
+RiskRecord = dict[str, dict[str, int]]
 
 #: Days of transactions and frauds a merchant's record covers: recent enough that a
 #: terminal cleaned up stops counting against its customers. 14 ranked best of 10, 14,
@@ -38,6 +42,8 @@ DAY: Final = 86_400
 DEFAULT_FRAUD_RATE: Final = 0.005
 #: Rarest a merchant's record can be (as the signals' own floor): at most 9.2 nats.
 MIN_SHARE: Final = 1e-4
+#: How far a merchant's transactions may move before its risk record is published again.
+REPUBLISH_CHANGE: Final = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,48 +56,122 @@ class MerchantView:
 
 def new_merchant() -> MerchantState:
     """An empty record: no day counted, no fraud known, no source offset applied."""
-    return {"days": {}, "frauds": {}, "last_offset": -1}
+    return {"days": {}, "frauds": {}, "sources": {}, "published": None}
 
 
 def count_transaction(state: MerchantState | None, timestamp: float, offset: int) -> MerchantState:
     """Count one transaction at ``timestamp`` (in place; a new record if None) and return it."""
     record = state if state is not None else new_merchant()
-    day = int(timestamp // DAY)
-    days = record["days"]
-    key = str(day)
-    days[key] = days.get(key, 0) + 1
-    newest = max(int(d) for d in days)
-    for old in [d for d in days if int(d) <= newest - WINDOW_DAYS]:
-        del days[old]
-    frauds = record["frauds"]
-    for old in [t for t, d in frauds.items() if d <= newest - WINDOW_DAYS]:
-        del frauds[old]
-    record["last_offset"] = offset
+    count_days(record, {int(timestamp // DAY): 1}, partition=0, last_offset=offset)
     return record
 
 
-def record_label(state: MerchantState, label: Label) -> None:
+def count_days(
+    state: MerchantState, days: Mapping[int, int], partition: int, last_offset: int
+) -> bool:
+    """Add transactions per UTC day, sent from ``partition`` up to ``last_offset`` (in place).
+
+    A worker forwards a merchant's transactions in source offset order, so a
+    count whose ``last_offset`` is not beyond the one recorded for its
+    partition was taken already (a replay after a crash): it is left out and
+    False returned.
+    """
+    sources = state.setdefault("sources", {})
+    source = str(partition)
+    if last_offset <= sources.get(source, -1):
+        return False
+    sources[source] = last_offset
+    counted = state["days"]
+    for day, count in days.items():
+        key = str(day)
+        counted[key] = counted.get(key, 0) + count
+    newest = max(int(d) for d in counted)
+    for old in [d for d in counted if int(d) <= newest - WINDOW_DAYS]:
+        del counted[old]
+    frauds = state["frauds"]
+    for old in [t for t, d in frauds.items() if d <= newest - WINDOW_DAYS]:
+        del frauds[old]
+    return True
+
+
+def record_label(state: MerchantState, label: Label) -> bool:
     """Take ``label`` into the record, in place: a fraud is counted once, a genuine uncounts it.
 
     The fraud is dated by the transaction's own time when the label gives it,
-    else by when it became known.
+    else by when it became known. True when the record changed.
     """
     frauds = state["frauds"]
     if label.label == 1:
         when = label.timestamp if label.timestamp is not None else label.known_at
-        frauds[label.transaction_id] = int(when // DAY)
-    else:
-        frauds.pop(label.transaction_id, None)
+        day = int(when // DAY)
+        changed = frauds.get(label.transaction_id) != day
+        frauds[label.transaction_id] = day
+        return changed
+    return frauds.pop(label.transaction_id, None) is not None
 
 
 def merchant_view(state: MerchantState | None, at: float) -> MerchantView:
     """The record's transactions and frauds in the :data:`WINDOW_DAYS` days up to ``at``."""
     if state is None:
         return MerchantView(0, 0)
+    fraud_days: dict[str, int] = {}
+    for day in state["frauds"].values():
+        fraud_days[str(day)] = fraud_days.get(str(day), 0) + 1
+    return _window(state["days"], fraud_days, at)
+
+
+def risk_record(state: MerchantState) -> RiskRecord | None:
+    """What scoring needs of the record: counts per day, None without a known fraud.
+
+    Every worker keeps these for every merchant with fraud on record, so they
+    are small: a merchant without fraud scores no evidence and needs none.
+    """
+    if not state["frauds"]:
+        return None
+    fraud_days: dict[str, int] = {}
+    for day in state["frauds"].values():
+        fraud_days[str(day)] = fraud_days.get(str(day), 0) + 1
+    return {"days": dict(state["days"]), "frauds": fraud_days}
+
+
+def risk_view(record: RiskRecord | None, at: float) -> MerchantView:
+    """:func:`merchant_view` of the record a :func:`risk_record` was taken from, at ``at``."""
+    if record is None:
+        return MerchantView(0, 0)
+    return _window(record["days"], record["frauds"], at)
+
+
+def publication(state: MerchantState, label_changed: bool) -> tuple[bool, RiskRecord | None]:
+    """Whether to publish the merchant's risk record now, and the record (None: retract it).
+
+    Published when a label changed it, when a new day began, or when its
+    transactions moved by :data:`REPUBLISH_CHANGE` since the last one, so a
+    busy merchant costs a message a few times a day, not one per batch.
+    Marks the record as published (in place) when the answer is yes.
+    """
+    record = risk_record(state)
+    last = state.get("published")
+    if record is None:
+        state["published"] = None
+        return last is not None, None
+    newest = max((int(d) for d in record["days"]), default=0)
+    total = sum(record["days"].values())
+    due = (
+        label_changed
+        or last is None
+        or last[0] != newest
+        or abs(total - last[1]) > REPUBLISH_CHANGE * max(last[1], 1)
+    )
+    if due:
+        state["published"] = [newest, total]
+    return due, record
+
+
+def _window(days: dict[str, int], fraud_days: dict[str, int], at: float) -> MerchantView:
     today = int(at // DAY)
     first = today - WINDOW_DAYS
-    transactions = sum(n for d, n in state["days"].items() if first < int(d) <= today)
-    frauds = sum(1 for d in state["frauds"].values() if first < d <= today)
+    transactions = sum(n for d, n in days.items() if first < int(d) <= today)
+    frauds = sum(n for d, n in fraud_days.items() if first < int(d) <= today)
     return MerchantView(transactions, frauds)
 
 

@@ -1,0 +1,127 @@
+"""What reaches a merchant's record: the ``merchant-activity`` topic, keyed by merchant.
+
+``transactions`` is keyed by user, so a merchant's transactions are spread
+over every partition. The scoring agent repartitions them: per batch, it
+sends one message per merchant and source partition with the merchant's
+transactions per UTC day (:class:`MerchantCounts`), not one per
+transaction. The labels agent sends each label that names a merchant.
+Both land in the merchant's partition of ``merchant-activity``, where one
+agent keeps its record (:mod:`models.merchant_risk`).
+
+>>> counts = MerchantCounts()
+>>> counts.add("m1", 1767225600.0, partition=3, offset=41)
+>>> counts.add("m1", 1767229200.0, partition=3, offset=44)
+>>> [(key, parse_activity(value)) for key, value in counts.messages()]
+[(b'm1', Counted(days={20454: 2}, partition=3, last_offset=44))]
+>>> parse_activity(b'{"kind": "refund"}')
+Traceback (most recent call last):
+...
+models.merchant_activity.InvalidActivity: invalid_kind: kind must be counts or label, got 'refund'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from models.labels import InvalidLabel, Label, validate_label
+from models.merchant_risk import DAY, MerchantState, count_days, new_merchant, record_label
+from models.transaction import InvalidTransaction, decode_message
+
+
+class InvalidActivity(ValueError):
+    """A ``merchant-activity`` message txwatch did not write; ``reason`` is a stable code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A merchant's transactions per UTC day, from one source partition up to an offset."""
+
+    days: dict[int, int]
+    partition: int
+    last_offset: int
+
+
+Activity = Counted | Label
+
+
+@dataclass(slots=True)
+class MerchantCounts:
+    """One batch's transactions, counted per merchant, source partition and UTC day."""
+
+    _counts: dict[tuple[str, int], tuple[dict[int, int], int]] = field(default_factory=dict)
+
+    def add(self, merchant_id: str, timestamp: float, partition: int, offset: int) -> None:
+        """Count one transaction; within a partition, ``offset`` grows from call to call."""
+        slot = (merchant_id, partition)
+        days, _ = self._counts.get(slot, ({}, -1))
+        day = int(timestamp // DAY)
+        days[day] = days.get(day, 0) + 1
+        self._counts[slot] = (days, offset)
+
+    def messages(self) -> Iterator[tuple[bytes, bytes]]:
+        """``(key, value)`` of each message to send, in the order merchants were first seen."""
+        for (merchant_id, partition), (days, last) in self._counts.items():
+            value = {"kind": "counts", "days": days, "partition": partition, "last_offset": last}
+            yield merchant_id.encode(), orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def label_message(label: Label) -> tuple[bytes, bytes]:
+    """``(key, value)`` of the message that takes ``label`` to its merchant's record."""
+    if label.merchant_id is None:
+        raise ValueError(f"label of {label.transaction_id!r} names no merchant")
+    value = {"kind": "label", "label": label.to_dict()}
+    return label.merchant_id.encode(), orjson.dumps(value)
+
+
+def parse_activity(raw: bytes | None) -> Activity:
+    """Decode one ``merchant-activity`` message; :class:`InvalidActivity` says what is wrong."""
+    try:
+        data = decode_message(raw)
+    except InvalidTransaction as exc:
+        raise InvalidActivity(exc.reason, exc.detail) from None
+    if not isinstance(data, dict):
+        raise InvalidActivity("not_an_object", f"expected a JSON object, got {type(data).__name__}")
+    kind = data.get("kind")
+    if kind == "label":
+        try:
+            return validate_label(data.get("label"))
+        except InvalidLabel as exc:
+            raise InvalidActivity(exc.reason, exc.detail) from None
+    if kind != "counts":
+        raise InvalidActivity("invalid_kind", f"kind must be counts or label, got {kind!r}")
+    try:
+        days = {int(day): _count(n) for day, n in data["days"].items()}
+        partition, last = data["partition"], data["last_offset"]
+        if not (_is_int(partition) and _is_int(last)) or partition < 0 or not days:
+            raise ValueError("partition and last_offset must be integers, days not empty")
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise InvalidActivity("invalid_counts", repr(exc)) from None
+    return Counted(days, partition, last)
+
+
+def apply_activity(state: MerchantState | None, activity: Activity) -> tuple[MerchantState, bool]:
+    """The merchant's record with ``activity`` taken in, and whether a label changed it."""
+    record = state if state is not None else new_merchant()
+    if isinstance(activity, Label):
+        return record, record_label(record, activity)
+    count_days(record, activity.days, activity.partition, activity.last_offset)
+    return record, False
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> int:
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"a day's count must be a positive integer, got {value!r}")
+    return int(value)
