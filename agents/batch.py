@@ -20,11 +20,12 @@ import orjson
 
 from agents import reemit
 from models import profile as profiles
-from models import velocity as velocities
 from models.detector import Detector
-from models.features import observe
+from models.holding import HoldPolicy
+from models.merchant_activity import MerchantCounts
 from models.records import score_record
 from models.risk import Assessment
+from models.scoring import MerchantLookup, Step, score_in_order
 from models.transaction import InvalidTransaction, Transaction, parse_transaction
 
 StateKey = tuple[int, bytes]  # (partition, user key)
@@ -68,6 +69,8 @@ class BatchOutcome:
     verdicts: list[Verdict] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     skipped: int = 0  # replays whose verdict was sent and committed long ago
+    #: The transactions learnt, counted per merchant: for ``merchant-activity``.
+    merchant_counts: MerchantCounts = field(default_factory=MerchantCounts)
 
 
 @dataclass(slots=True)
@@ -84,16 +87,21 @@ def score_batch(
     judge: Detector,
     committed: Callable[[int], int | None],
     now: float,
+    merchant_of: MerchantLookup | None = None,
+    hold: HoldPolicy | None = None,
 ) -> BatchOutcome:
     """Validate, score and learn ``batch``; the states to store and the verdicts to send.
 
     ``state_of(partition, key)`` reads a user's stored state, a fresh copy that the
     batch may change (a decoded table value); ``committed(partition)``
-    gives the partition's committed offset (verdicts below it are no longer kept).
+    gives the partition's committed offset (verdicts below it are no longer kept);
+    ``merchant_of(merchant_id, at)`` the merchant's record of fraud, where one is kept;
+    ``hold``: alerted transactions are held out of the habits (models.holding).
     """
     out = BatchOutcome()
     pending: list[_Pending] = []
-    observations = []
+    steps: list[Step] = []
+    before: dict[StateKey, dict[str, Any] | None] = {}  # each user's state at the batch's start
     for index, message in enumerate(batch):
         try:
             tx = parse_transaction(message.value)
@@ -108,16 +116,13 @@ def score_batch(
             out.rejections.append(Rejection(index, "wrong_key", detail))
             continue
         slot = (message.partition, key)
-        if slot in out.states:
-            state = out.states[slot]
-        else:
-            state = state_of(*slot)
-            if state is not None:  # stored by an older version, perhaps
-                profiles.upgrade(state["profile"])
+        if slot not in before:
+            before[slot] = state_of(*slot)
+        state = before[slot]
         profile = state["profile"] if state is not None else None
-        velocity = state["velocity"] if state is not None else None
+        # A partition's offsets are unique within a batch: the state at its start tells.
         if profiles.already_applied(profile, message.offset):
-            kept = reemit.recall(velocity, message.offset)
+            kept = reemit.recall(state["velocity"] if state is not None else None, message.offset)
             if kept is None:  # sent long before the crash
                 out.skipped += 1
             else:
@@ -125,16 +130,17 @@ def score_batch(
                 payload = orjson.dumps(record)
                 out.verdicts.append(Verdict(index, key, payload, record["is_alert"], None))
             continue
-        observations.append(observe(tx, profile, velocity))
+        if tx.merchant_id is not None:
+            out.merchant_counts.add(tx.merchant_id, tx.timestamp, message.partition, message.offset)
+        steps.append(Step(slot, tx, message.offset))
         pending.append(_Pending(index, message, tx, slot))
-        # Learnt at once, so that the user's next transaction in this batch sees
-        # it; in place, since ``state_of`` hands out states the batch may change.
-        out.states[slot] = {
-            "profile": profiles.learn(profile, tx, message.offset),
-            "velocity": velocities.learn(velocity, tx, message.offset),
-        }
 
-    judged = judge.judge_all(observations)
+    def state_at_start(slot: StateKey) -> dict[str, Any] | None:
+        # The state read above the first time (unchanged so far), a fresh copy after.
+        return before.pop(slot) if slot in before else state_of(*slot)
+
+    judged, states = score_in_order(steps, state_at_start, judge, merchant_of, hold)
+    out.states.update(states)
     # Explained together: one walk of the trees for all the batch's alerts.
     explanations = iter(judge.explain_all([v for v in judged if v.assessment.alert]))
     for item, verdict in zip(pending, judged, strict=True):

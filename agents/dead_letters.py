@@ -1,5 +1,7 @@
 """Dead letters: a message txwatch cannot process goes to ``transactions-dlq``.
 
+(Labels that break their contract go to ``labels-dlq`` the same way.)
+
 The dead letter keeps the original key and value bytes untouched, so it can
 be replayed once fixed; why it failed and where it came from travel in
 headers, as Kafka Connect's dead-letter queues do.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from faust.types import Message
+from faust.types import Message, TopicT
 
 from app.counters import counters
 from app.topics import dead_letters_topic
@@ -30,8 +32,10 @@ def dead_letter_headers(message: Message, reason: str, detail: str) -> list[tupl
     ]
 
 
-async def send_dead_letter(message: Message, reason: str, detail: str) -> None:
-    """Send ``message`` to the dead-letter topic with its reason, and count it."""
+async def send_dead_letter(
+    message: Message, reason: str, detail: str, topic: TopicT = dead_letters_topic
+) -> None:
+    """Send ``message`` to ``topic`` (``transactions-dlq``) with its reason, and count it."""
     counters.dead_letter(reason)
     if counters.dead_letters[reason] == 1:
         logger.warning(
@@ -42,7 +46,7 @@ async def send_dead_letter(message: Message, reason: str, detail: str) -> None:
             message.offset,
             detail,
         )
-    await dead_letters_topic.send(
+    await topic.send(
         key=message.key,
         value=message.value,
         headers=dead_letter_headers(message, reason, detail),

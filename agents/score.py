@@ -30,6 +30,7 @@ from app.detection import detector
 from app.logs import undo_spinner_debug_level
 from app.topics import OutputPartitions, declare_topics, transactions_topic
 from models.detector import Detector
+from tables.merchant_risk import replica
 from tables.users import UserStore
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class Scorer:
         self.source = settings.topic("transactions")
         self.scores = settings.topic("scores")
         self.alerts = settings.topic("alerts")
+        self.merchant_activity = settings.topic("merchant-activity")
+        # TXWATCH_MERCHANT_STATE=false: merchants neither counted nor read.
+        self.merchant_of = replica.view if settings.merchant_state else None
 
     async def process(self, events: Sequence[EventT]) -> None:
         """Score ``events`` (one batch) and emit everything they cause. Never raises."""
@@ -94,6 +98,7 @@ class Scorer:
             self.judge,
             lambda partition: committed(TP(source, partition)),
             time.time(),
+            self.merchant_of,
         )
         for (partition, key), state in outcome.states.items():
             self.users.put(partition, key, state)  # type: ignore[arg-type]
@@ -105,6 +110,10 @@ class Scorer:
             if verdict.alert:
                 alerts = partition_of(self.alerts, verdict.key, source_partition)
                 self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
+        if self.merchant_of is not None:
+            activity = self.merchant_activity
+            for key, value in outcome.merchant_counts.messages():
+                self.sends.add(activity, partition_of.by_key(activity, key), key, value)
         await self.sends.send()
         for rejection in outcome.rejections:
             await send_dead_letter(

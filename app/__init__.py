@@ -91,8 +91,9 @@ app.monitor = LeanPrometheusMonitor(metrics=app.monitor._metrics)
 
 # Registered by import, not by Faust's autodiscovery: autodiscovery logs an
 # import error as a warning and starts the worker without the broken module.
-from agents import score, sink  # noqa: E402, F401
+from agents import labels, merchants, score, sink  # noqa: E402, F401
 from app import collector, commands, watchdog  # noqa: E402, F401
+from tables import merchants as merchants_table  # noqa: E402, F401
 from tables import users as users_table  # noqa: E402, F401
 from web import anomalies, health, index, model, scoring, stats, users  # noqa: E402, F401
 

@@ -42,8 +42,8 @@ class BatchedSends:
         """Call ``callback`` whenever a batch for ``topic`` has been delivered."""
         self._on_delivery[topic] = callback
 
-    def add(self, topic: str, partition: int, key: bytes | None, value: bytes) -> None:
-        """Queue one message (sent by the next :meth:`send`)."""
+    def add(self, topic: str, partition: int, key: bytes | None, value: bytes | None) -> None:
+        """Queue one message (sent by the next :meth:`send`); a None value is a tombstone."""
         slot = (topic, partition)
         builder = self._open.get(slot)
         if builder is None:

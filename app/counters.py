@@ -28,6 +28,12 @@ class WorkerCounters:
     by_level: Counter[str] = field(default_factory=Counter)
     by_reason: Counter[str] = field(default_factory=Counter)
     recent: RecentActivity = field(default_factory=RecentActivity)
+    #: ``labels`` messages taken in, by outcome ("fraud", "genuine").
+    labels: Counter[str] = field(default_factory=Counter)
+    #: Labels that name no merchant, so reach no merchant's record.
+    labels_without_merchant: int = 0
+    merchant_activity: int = 0  # merchant-activity messages applied to a record
+    merchant_risk_published: int = 0  # merchant-risk messages sent (records and retractions)
 
     def record(self, assessment: Assessment) -> None:
         """Count one scored transaction."""
@@ -67,6 +73,12 @@ class WorkerCounters:
             "by_reason": dict(self.by_reason),
             "last_minute": self.recent.rates(now, self.started_at),
             "latency_ms": self.recent.latency_ms(),
+            "feedback": {
+                "labels": dict(self.labels),
+                "labels_without_merchant": self.labels_without_merchant,
+                "merchant_activity": self.merchant_activity,
+                "merchant_risk_published": self.merchant_risk_published,
+            },
         }
 
 

@@ -22,3 +22,15 @@ PROCESSING = Histogram(
 )
 SINK_PENDING = Gauge("txwatch_sink_pending", "Alerts waiting for PostgreSQL to come back")
 DATABASE_UP = Gauge("txwatch_database_up", "1 while the sink reaches PostgreSQL, else 0")
+LABELS = Counter("txwatch_labels", "Labels taken in, by outcome", ["outcome"])
+SETTLED_ALERTS = Gauge(
+    "txwatch_settled_alerts",
+    "Alerts with a label, last 30 days, by level/rule/model",
+    ["by", "name"],
+)
+ALERT_PRECISION = Gauge(
+    "txwatch_alert_precision",
+    "Share of settled alerts confirmed fraud, last 30 days, by level/rule/model",
+    ["by", "name"],
+)
+MISSED_FRAUDS = Gauge("txwatch_missed_frauds", "Confirmed frauds, last 30 days, never alerted on")

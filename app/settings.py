@@ -79,6 +79,10 @@ class Settings:
     sink_batch_size: int = 500
     sink_batch_ms: int = 200
     db_probe_seconds: int = 5
+    # Merchants' fraud records (agents/merchants.py): counted and read by scoring, or not.
+    merchant_state: bool = True
+    # How often the alerts' precision is measured from the labels (agents/labels.py).
+    precision_seconds: int = 30
     batch_size: int = 2000
     gc_threshold: int = 50_000
     fetch_min_bytes: int = 1  # Faust's: the broker answers a fetch at the first record
@@ -117,6 +121,8 @@ class Settings:
             sink_batch_size=_int(env, "TXWATCH_SINK_BATCH_SIZE", cls.sink_batch_size, 1),
             sink_batch_ms=_int(env, "TXWATCH_SINK_BATCH_MS", cls.sink_batch_ms, 1),
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
+            merchant_state=_bool(env, "TXWATCH_MERCHANT_STATE", cls.merchant_state),
+            precision_seconds=_int(env, "TXWATCH_PRECISION_SECONDS", cls.precision_seconds, 1),
             batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
             gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),
             fetch_min_bytes=_int(env, "TXWATCH_FETCH_MIN_BYTES", cls.fetch_min_bytes, 1),

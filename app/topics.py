@@ -26,6 +26,25 @@ dead_letters_topic = app.topic(
     settings.topic("transactions-dlq"), key_serializer="raw", value_serializer="raw", internal=True
 )
 
+labels_topic = app.topic(
+    settings.topic("labels"), key_serializer="raw", value_serializer="raw", internal=True
+)
+label_dead_letters_topic = app.topic(
+    settings.topic("labels-dlq"), key_serializer="raw", value_serializer="raw", internal=True
+)
+#: ``transactions`` and ``labels`` repartitioned by merchant (models.merchant_activity).
+merchant_activity_topic = app.topic(
+    settings.topic("merchant-activity"), key_serializer="raw", value_serializer="raw", internal=True
+)
+#: Each merchant's compact risk record, the newest per merchant kept (tables.merchant_risk).
+merchant_risk_topic = app.topic(
+    settings.topic("merchant-risk"),
+    key_serializer="raw",
+    value_serializer="raw",
+    internal=True,
+    compacting=True,
+)
+
 
 def assigned_transactions_partitions() -> list[TP]:
     """The partitions of ``transactions`` this worker consumes now, in order.
@@ -47,7 +66,16 @@ async def declare_topics() -> None:
     next metadata refresh. Created here, when the agent starts, it exists a
     good while before that.
     """
-    for topic in (transactions_topic, scores_topic, alerts_topic, dead_letters_topic):
+    for topic in (
+        transactions_topic,
+        scores_topic,
+        alerts_topic,
+        dead_letters_topic,
+        labels_topic,
+        label_dead_letters_topic,
+        merchant_activity_topic,
+        merchant_risk_topic,
+    ):
         await topic.maybe_declare()
 
 
@@ -61,9 +89,17 @@ class OutputPartitions:
 
     def __init__(self, source_count: int, counts: dict[str, int]) -> None:
         self._partitioner = DefaultPartitioner()
+        self._all = {topic: list(range(count)) for topic, count in counts.items()}
         self._hashed = {
-            topic: list(range(count)) for topic, count in counts.items() if count != source_count
+            topic: partitions
+            for topic, partitions in self._all.items()
+            if len(partitions) != source_count
         }
+
+    def by_key(self, topic: str, key: bytes) -> int:
+        """The partition of ``key`` in ``topic``, hashed as every Kafka client does."""
+        partitions = self._all[topic]
+        return self._partitioner(key, partitions, partitions)
 
     def __call__(self, topic: str, key: bytes, source_partition: int) -> int:
         """The partition of ``key`` in ``topic``, given its partition in ``transactions``."""
@@ -74,11 +110,11 @@ class OutputPartitions:
 
     @classmethod
     async def discover(cls) -> OutputPartitions:
-        """Ask the broker how many partitions ``transactions``, ``scores`` and ``alerts`` have."""
+        """Ask the broker how many partitions ``transactions`` and the outputs have."""
         producer = app.producer._ensure_producer()  # the aiokafka producer
         source = len(await producer.partitions_for(transactions_topic.get_topic_name()))
         counts = {}
-        for topic in (scores_topic, alerts_topic):
+        for topic in (scores_topic, alerts_topic, merchant_activity_topic, merchant_risk_topic):
             name = topic.get_topic_name()
             counts[name] = len(await producer.partitions_for(name))
         return cls(source, counts)

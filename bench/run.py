@@ -55,7 +55,7 @@ from models.transaction import parse_timestamp
 
 ROOT = Path(__file__).resolve().parents[1]
 FAUST = Path(sys.executable).with_name("faust")
-STEPS = ("raw", "bare", "full", "latency", "two", "recovery")
+STEPS = ("raw", "bare", "full", "merchants", "latency", "two", "recovery")
 
 #: Default seconds of paced sending, not timed, before the timed runs of each
 #: latency step. A freshly started broker compiles its code for small produce
@@ -787,6 +787,9 @@ def run(opts: Options) -> dict[str, Any]:
         if on_full:
             with step(results, *on_full):
                 measure_full(opts, env, servers, prefix, later[:latency_share], results)
+        if "merchants" in opts.steps:
+            with step(results, "merchants"):
+                results.update(measure_without_merchants(opts, env, servers, prefix, stream))
         if "latency" in opts.steps:
             with step(results, "floor"):
                 results["floor_latency"] = measure_floor_latency(
@@ -842,6 +845,29 @@ def measure_full(
                 )  # fmt: skip
         results["worker_peak_rss_mb"] = round(fleet[0].peak_rss_mb())
         say(f"(e) peak RSS: {results['worker_peak_rss_mb']} MB")
+
+
+def measure_without_merchants(
+    opts: Options, env: dict[str, str], servers: str, prefix: str, stream: list
+) -> dict[str, int]:
+    """(a) again with TXWATCH_MERCHANT_STATE=false: what merchants' records cost (a) per tx."""
+    plain_env = {
+        **pipeline_env(opts, env, "m"),
+        "TXWATCH_TOPIC_PREFIX": f"{prefix}m-",
+        "TXWATCH_MERCHANT_STATE": "false",
+    }
+    topic = f"{prefix}m-transactions"
+    asyncio.run(create_topic(servers, topic, opts.partitions, APPEND_TIME))
+    asyncio.run(produce_all(servers, topic, stream))
+    with workers(Worker("plain", "app", plain_env, opts.workdir)) as fleet:
+        fleet[0].wait_ready()
+        say("(a) without merchant state, one worker")
+        plain = watch_until_done(fleet, opts.count, timeout=600 + opts.count / 100)
+    say(f"(a) without merchant state: {plain.rate:,.0f}/s")
+    return {
+        "full_without_merchants_per_s": round(plain.rate),
+        "full_without_merchants_cpu_us_per_event": round(plain.cpu_us_per_event or 0),
+    }
 
 
 def measure_two(
@@ -921,6 +947,10 @@ def table(results: dict[str, Any]) -> str:
     rows = [
         ("full", "(a) full pipeline, 1 worker", results.get("full_pipeline_per_s"), "tx/s"),
         ("full", "    CPU per transaction", results.get("full_pipeline_cpu_us_per_event"), "µs"),
+        ("merchants", "    without merchant state",
+         results.get("full_without_merchants_per_s"), "tx/s"),
+        ("merchants", "    its CPU per transaction",
+         results.get("full_without_merchants_cpu_us_per_event"), "µs"),
         ("bare", "(b) floor: bare Faust agent", results.get("bare_faust_per_s"), "events/s"),
         ("raw", "(c) ceiling: raw aiokafka + JSON", results.get("raw_aiokafka_per_s"), "msg/s"),
         ("", "    (a) / (b)", results.get("full_to_floor"), ""),

@@ -14,12 +14,14 @@ from typing import Any, Final
 
 from faust.web import Request, Response, View
 
+from agents import labels as labels_agent
 from app import app
 from app.counters import counters
 from app.database.queries import alerts_by_level_since
 from app.database.runtime import alert_writer
 from app.detection import detector
 from app.topics import assigned_transactions_partitions
+from tables.merchant_risk import replica
 
 #: How long the cluster figures are reused: dashboards poll, PostgreSQL need not answer each.
 CLUSTER_CACHE_SECONDS: Final = 2.0
@@ -84,5 +86,8 @@ class StatsView(View):
                 "database": alert_writer().status.as_dict(),
                 "timeline": counters.recent.timeline(time.time()),
                 "cluster": await cluster_figures(),
+                "merchant_risk": replica.as_dict(),
+                # From PostgreSQL's labels: the same on every worker.
+                "alert_precision": labels_agent.precision.as_dict(),
             }
         )

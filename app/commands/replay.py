@@ -1,4 +1,4 @@
-"""``faust -A app replay FILE``: a JSONL or CSV file of transactions to Kafka."""
+"""``faust -A app replay FILE``: a JSONL or CSV file of transactions (or labels) to Kafka."""
 
 from __future__ import annotations
 
@@ -31,12 +31,22 @@ from app.kafka_io import produce as produce_messages
         help="read FIELD from COLUMN, e.g. --map merchant_category=merchant_type",
     ),
     option("--rate", type=float, default=0.0, show_default=True, help="per second; 0: no limit"),
+    option(
+        "--labels",
+        is_flag=True,
+        help="FILE holds labels (confirmed fraud or genuine): send them to the labels topic",
+    ),
     base=Command,
 )
 async def replay(
-    self: AppCommand, file: Path, fmt: str, mapping: tuple[str, ...], rate: float
+    self: AppCommand,
+    file: Path,
+    fmt: str,
+    mapping: tuple[str, ...],
+    rate: float,
+    labels: bool,
 ) -> None:
-    """Send every record of FILE to the transactions topic, keyed by user_id.
+    """Send every record of FILE to the transactions topic (or labels), keyed by user_id.
 
     Records are sent as they are: the worker validates them and dead-letters
     malformed ones with a reason, so nothing is dropped on the way.
@@ -46,7 +56,7 @@ async def replay(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     chosen = detect_format(file) if fmt == "auto" else fmt
-    topic = settings.topic("transactions")
+    topic = settings.topic("labels" if labels else "transactions")
     sent = await produce_messages(
         topic,
         read_messages(file, chosen, columns),  # type: ignore[arg-type]

@@ -59,6 +59,29 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         );
         """,
     ),
+    (
+        2,
+        "labels",
+        # An audit trail: every label as it came, never updated; the newest
+        # per transaction is what counts. The unique key makes a label
+        # delivered twice (at-least-once) one row.
+        """
+        CREATE TABLE labels (
+            id             bigserial PRIMARY KEY,
+            transaction_id text NOT NULL,
+            user_id        text NOT NULL,
+            label          smallint NOT NULL CHECK (label IN (0, 1)),
+            known_at       timestamptz NOT NULL,
+            merchant_id    text,
+            "timestamp"    timestamptz,
+            source         text,
+            received_at    timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (transaction_id, known_at, label)
+        );
+        CREATE INDEX labels_newest ON labels (transaction_id, known_at DESC, id DESC);
+        CREATE INDEX labels_known_at ON labels (known_at DESC);
+        """,
+    ),
 )
 
 

@@ -148,6 +148,13 @@ class AlertWriter:
             # executemany's rowcount adds up the rows each INSERT created.
             return cur.rowcount
 
+    async def retrying(self, pending: int, action: Any, *args: Any) -> Any:
+        """``await action(*args)``, retried with capped backoff while PostgreSQL is away.
+
+        ``pending``: how many rows wait on it, for ``/stats`` meanwhile.
+        """
+        return await self._retrying(pending, action, *args)
+
     async def _retrying(self, pending: int, action: Any, *args: Any) -> Any:
         backoff = self.first_backoff
         self._retrying_now += 1

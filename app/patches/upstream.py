@@ -74,9 +74,9 @@ REQUIRED: tuple[Private, ...] = (
     Private("faust.app.base:App", "on_started_init_web_server", "app/patches/early_web.py"),
     Private("faust.app.router:Router", "_route_req", "web/routing.py"),
     Private("faust.transport.drivers.aiokafka:Producer", "_ensure_producer", "agents/score.py"),
-    Private("faust.stores.rocksdb:Store", "_db_for_partition", "tables/users.py"),
-    Private("faust.stores.rocksdb:Store", "set_persisted_offset", "tables/users.py"),
-    Private("faust.stores.memory:Store", "data", "tables/users.py (memory:// store)"),
+    Private("faust.stores.rocksdb:Store", "_db_for_partition", "tables/store.py"),
+    Private("faust.stores.rocksdb:Store", "set_persisted_offset", "tables/store.py"),
+    Private("faust.stores.memory:Store", "data", "tables/store.py (memory:// store)"),
     Private("faust.streams:Stream", "_enable_passive", "app/streams.py (take_arrived)"),
     Private(
         "faust.sensors.prometheus:PrometheusMonitor", "_metrics", "app/patches/lean_monitor.py"

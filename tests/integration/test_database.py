@@ -135,3 +135,46 @@ def test_writer_waits_for_a_database_that_is_down(stack):
     assert status["state"] == "down"
     assert status["pending"] == 1
     assert status["summary"] == "database down, 1 pending"
+
+
+def test_precision_counts_the_newest_label_of_each_alert_and_the_frauds_missed(database):
+    from app.database.labels import Settled, insert_labels, label_row, measure_precision
+    from models.labels import Label
+
+    now = datetime.now(UTC).timestamp()
+    alerts = [
+        alert(0, level="HIGH", reasons=("NEW_LOCATION",)),
+        alert(1, level="HIGH", reasons=("NEW_LOCATION", "VELOCITY_BURST")),
+        alert(2, level="CRITICAL", reasons=("VELOCITY_BURST",)),
+        alert(3, level="CRITICAL", reasons=()),  # never labelled
+    ]
+
+    def label(tx: str, outcome: int, hours_ago: float) -> tuple:
+        return label_row(Label(tx, "u1", outcome, now - hours_ago * 3600, source="review"))
+
+    labels = [
+        label("tx-0", 1, 5),
+        label("tx-0", 1, 5),  # delivered twice: one row
+        label("tx-1", 1, 6),
+        label("tx-1", 0, 2),  # cleared later: the newest counts
+        label("tx-2", 1, 1),
+        label("tx-9", 1, 1),  # a fraud never alerted on
+        label("tx-8", 0, 1),  # a genuine one never alerted on: neither
+        label("tx-7", 1, 24 * 40),  # older than the window
+    ]
+
+    async def body(writer, pool):
+        await writer.ensure_schema()
+        await writer.write([alert_row(a) for a in alerts])
+        async with pool.connection() as conn:
+            inserted = await insert_labels(conn, labels)
+            again = await insert_labels(conn, labels)
+            return inserted, again, await measure_precision(conn, now)
+
+    inserted, again, precision = asyncio.run(with_writer(database, body))
+    assert (inserted, again) == (7, 0)
+    assert precision.by_level == {"HIGH": Settled(2, 1), "CRITICAL": Settled(1, 1)}
+    assert precision.by_rule == {"NEW_LOCATION": Settled(2, 1), "VELOCITY_BURST": Settled(2, 1)}
+    assert precision.by_model == {"v1": Settled(3, 2)}
+    assert precision.missed_frauds == 1
+    assert precision.by_level["HIGH"].precision == 0.5

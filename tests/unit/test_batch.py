@@ -6,6 +6,8 @@ import pytest
 from agents.batch import Incoming, score_batch
 from models.detector import Detector
 from models.history import walk
+from models.merchant_activity import parse_activity
+from models.merchant_risk import MerchantView
 from models.simulator import SimulatorConfig, simulate
 from models.training import replay_features, train_model
 from models.transaction import parse_transaction
@@ -107,3 +109,45 @@ def test_judge_all_equals_judge_row_by_row(judge):
     one_by_one = [judge.judge(tx, p, v) for tx, p, v in history]
     together = judge.judge_all([observe(tx, p, v) for tx, p, v in history])
     assert together == one_by_one
+
+
+def test_learnt_transactions_are_counted_for_their_merchants_and_replays_are_not(judge):
+    messages = stream(count=300)
+    merchants = {}
+    for m in messages:
+        tx = parse_transaction(m.value)
+        if tx.merchant_id is not None:
+            merchants[tx.merchant_id] = merchants.get(tx.merchant_id, 0) + 1
+    assert merchants  # the simulator names merchants
+    store: dict = {}
+    counted: dict[str, int] = {}
+    for start in range(0, 300, 60):
+        outcome = score_batch(
+            messages[start : start + 60], lambda p, k: stored(store, p, k), judge,
+            lambda p: None, 0.0,
+        )  # fmt: skip
+        store.update((slot, orjson.dumps(state)) for slot, state in outcome.states.items())
+        for key, value in outcome.merchant_counts.messages():
+            days = parse_activity(value).days
+            counted[key.decode()] = counted.get(key.decode(), 0) + sum(days.values())
+    assert counted == merchants
+    replayed = score_batch(messages, lambda p, k: stored(store, p, k), judge, lambda p: None, 0.0)
+    assert list(replayed.merchant_counts.messages()) == []
+
+
+def test_a_merchant_with_reported_fraud_adds_its_evidence(judge):
+    messages = stream(count=100)
+    plain = score_batch(messages, lambda p, k: None, judge, lambda p: None, 0.0)
+    views = []
+
+    def merchant_of(merchant_id: str, at: float) -> MerchantView:
+        views.append((merchant_id, at))
+        return MerchantView(transactions=20, frauds=6)
+
+    flagged = score_batch(messages, lambda p, k: None, judge, lambda p: None, 0.0, merchant_of)
+    with_merchant = [parse_transaction(m.value).merchant_id is not None for m in messages]
+    assert len(views) == sum(with_merchant) > 0
+    for before, after, has in zip(plain.verdicts, flagged.verdicts, with_merchant, strict=True):
+        a, b = orjson.loads(before.payload), orjson.loads(after.payload)
+        assert ("merchant_fraud" in b["signals"]) is has
+        assert b["risk_score"] >= a["risk_score"]

@@ -70,4 +70,4 @@ def test_a_worker_refuses_to_start_when_a_part_is_gone():
     )
     assert result.returncode != 0
     assert "IncompatibleDependency" in result.stderr
-    assert "faust.stores.rocksdb:Store._db_for_partition (used by tables/users.py)" in result.stderr
+    assert "faust.stores.rocksdb:Store._db_for_partition (used by tables/store.py)" in result.stderr
