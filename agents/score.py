@@ -26,14 +26,18 @@ from agents.redelivery import RedeliveryGuard
 from app import app, settings
 from app.batching import BatchedSends
 from app.counters import counters
-from app.detection import detector
+from app.detection import detector, hold_policy
 from app.logs import undo_spinner_debug_level
 from app.topics import OutputPartitions, declare_topics, transactions_topic
 from models.detector import Detector
+from models.merchant_activity import MerchantCounts
 from tables.merchant_risk import replica
 from tables.users import UserStore
 
 logger = logging.getLogger(__name__)
+
+#: Merchants whose counts are sent at once, whatever the interval: memory stays bounded.
+MAX_PENDING_MERCHANTS = 50_000
 
 
 def committed(tp: TP) -> int | None:
@@ -62,7 +66,11 @@ class Scorer:
         self.alerts = settings.topic("alerts")
         self.merchant_activity = settings.topic("merchant-activity")
         # TXWATCH_MERCHANT_STATE=false: merchants neither counted nor read.
-        self.merchant_of = replica.view if settings.merchant_state else None
+        self.merchant_of = replica.view_of if settings.merchant_state else None
+        self.hold = hold_policy()
+        # Merchants' counts, added up over TXWATCH_MERCHANT_FLUSH_SECONDS.
+        self.merchant_counts = MerchantCounts()
+        self.counts_since = time.monotonic()
 
     async def process(self, events: Sequence[EventT]) -> None:
         """Score ``events`` (one batch) and emit everything they cause. Never raises."""
@@ -99,6 +107,7 @@ class Scorer:
             lambda partition: committed(TP(source, partition)),
             time.time(),
             self.merchant_of,
+            self.hold,
         )
         for (partition, key), state in outcome.states.items():
             self.users.put(partition, key, state)  # type: ignore[arg-type]
@@ -111,15 +120,32 @@ class Scorer:
                 alerts = partition_of(self.alerts, verdict.key, source_partition)
                 self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
         if self.merchant_of is not None:
-            activity = self.merchant_activity
-            for key, value in outcome.merchant_counts.messages():
-                self.sends.add(activity, partition_of.by_key(activity, key), key, value)
+            self._count_merchants(outcome.merchant_counts)
         await self.sends.send()
         for rejection in outcome.rejections:
             await send_dead_letter(
                 events[rejection.index].message, rejection.reason, rejection.detail
             )
         self._count(events, outcome)
+
+    def _count_merchants(self, counts: MerchantCounts) -> None:
+        """Add a batch's merchant counts; queue them all when the interval has passed.
+
+        Counts not sent when a worker dies are not counted (a minute's worth at
+        most, of a 14-day record): a message per merchant and minute instead
+        of one per transaction is what keeps the record cheap (docs/detection.md).
+        """
+        pending = self.merchant_counts
+        pending.merge(counts)
+        now = time.monotonic()
+        due = now - self.counts_since >= settings.merchant_flush_seconds
+        if not pending or not (due or len(pending) >= MAX_PENDING_MERCHANTS):
+            return
+        activity = self.merchant_activity
+        for key, value in pending.messages():
+            self.sends.add(activity, self.partition_of.by_key(activity, key), key, value)
+        self.merchant_counts = MerchantCounts()
+        self.counts_since = now
 
     def _count(self, events: Sequence[EventT], outcome: BatchOutcome) -> None:
         now = time.monotonic()

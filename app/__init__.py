@@ -96,5 +96,6 @@ from app import collector, commands, watchdog  # noqa: E402, F401
 from tables import merchants as merchants_table  # noqa: E402, F401
 from tables import users as users_table  # noqa: E402, F401
 from web import anomalies, health, index, model, scoring, stats, users  # noqa: E402, F401
+from web import merchants as merchant_views  # noqa: E402, F401
 
 __all__ = ["app", "settings"]

@@ -9,6 +9,7 @@ from functools import cache
 from app import settings
 from models.artifact import ModelArtifact, ModelArtifactError
 from models.detector import Detector
+from models.holding import HoldPolicy
 from models.risk import RiskPolicy
 from models.rules import RuleThresholds
 
@@ -40,3 +41,8 @@ def detector() -> Detector:
             built.scale.nats_for_share(policy.alert_budget),
         )
     return built
+
+
+def hold_policy() -> HoldPolicy | None:
+    """How long alerted transactions are held out of habits (``TXWATCH_HOLD_HOURS``)."""
+    return HoldPolicy(seconds=settings.hold_hours * 3600.0) if settings.hold_hours else None

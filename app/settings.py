@@ -79,8 +79,13 @@ class Settings:
     sink_batch_size: int = 500
     sink_batch_ms: int = 200
     db_probe_seconds: int = 5
+    # Hours an alerted transaction is held out of the user's habits without a label;
+    # 0: learnt at once (models/holding.py).
+    hold_hours: int = 0
     # Merchants' fraud records (agents/merchants.py): counted and read by scoring, or not.
     merchant_state: bool = True
+    # Seconds the scoring agent adds up merchants' counts before sending them.
+    merchant_flush_seconds: int = 60
     # How often the alerts' precision is measured from the labels (agents/labels.py).
     precision_seconds: int = 30
     batch_size: int = 2000
@@ -121,7 +126,11 @@ class Settings:
             sink_batch_size=_int(env, "TXWATCH_SINK_BATCH_SIZE", cls.sink_batch_size, 1),
             sink_batch_ms=_int(env, "TXWATCH_SINK_BATCH_MS", cls.sink_batch_ms, 1),
             db_probe_seconds=_int(env, "TXWATCH_DB_PROBE_SECONDS", cls.db_probe_seconds, 1),
+            hold_hours=_int(env, "TXWATCH_HOLD_HOURS", cls.hold_hours, 0),
             merchant_state=_bool(env, "TXWATCH_MERCHANT_STATE", cls.merchant_state),
+            merchant_flush_seconds=_int(
+                env, "TXWATCH_MERCHANT_FLUSH_SECONDS", cls.merchant_flush_seconds, 0
+            ),
             precision_seconds=_int(env, "TXWATCH_PRECISION_SECONDS", cls.precision_seconds, 1),
             batch_size=_int(env, "TXWATCH_BATCH_SIZE", cls.batch_size, 1),
             gc_threshold=_int(env, "TXWATCH_GC_THRESHOLD", cls.gc_threshold, 0),

@@ -24,11 +24,12 @@ from typing import Final
 
 from models.benchmark import BenchmarkFigures, ScoredRow, measure_benchmark
 from models.detector import Detector
-from models.features import observe
 from models.feedback import LabelFeedback
-from models.history import walk
+from models.holding import HoldPolicy
+from models.merchant_risk import MerchantView
 from models.risk import RiskPolicy
 from models.rules import RuleThresholds
+from models.scoring import score_stream
 from models.training import replay_features, train_model
 from models.transaction import Transaction
 
@@ -86,6 +87,7 @@ def run_benchmark(
     budget: float = 0.01,
     feedback_days: float | None = None,
     progress: Callable[[str], None] | None = None,
+    hold: HoldPolicy | None = None,
 ) -> dict[str, BenchmarkFigures]:
     """Train on ``plan``'s training period, score in time order, measure its test week.
 
@@ -109,33 +111,27 @@ def run_benchmark(
     test_start = plan.start("test_from")
     scored: list[ScoredRow] = []
     by_amount: list[ScoredRow] = []
-    pending: list[Transaction] = []
-    observations = []
     feedback = None if feedback_days is None else LabelFeedback(feedback_days * 86_400.0)
+    counted = iter(range(1, len(stream) + 1))
 
-    def flush() -> None:
-        for tx, verdict in zip(pending, judge.judge_all(observations), strict=True):
-            if tx.timestamp >= test_start:
-                label = int(tx.label or 0)
-                scored.append(ScoredRow(tx.timestamp, tx.user_id, label, tx.anomaly_kind,
-                                        verdict.assessment.risk_score))  # fmt: skip
-                by_amount.append(ScoredRow(tx.timestamp, tx.user_id, label, tx.anomaly_kind,
-                                           tx.amount))  # fmt: skip
-        pending.clear()
-        observations.clear()
+    def merchant_of(tx: Transaction) -> MerchantView | None:
+        # As the worker sees it: the record before this transaction, then counted.
+        assert feedback is not None
+        view = feedback.view(tx)
+        feedback.learn(tx, next(counted))
+        return view
 
-    for done, (tx, profile, velocity) in enumerate(walk(stream), start=1):
-        pending.append(tx)
-        if feedback is None:
-            observations.append(observe(tx, profile, velocity))
-        else:
-            observations.append(observe(tx, profile, velocity, feedback.view(tx)))
-            feedback.learn(tx, done)
-        if len(pending) == BATCH:
-            flush()
+    lookup = None if feedback is None else merchant_of
+    scoring = score_stream(stream, judge, lookup, hold, batch=BATCH)
+    for done, (tx, verdict) in enumerate(scoring, start=1):
+        if tx.timestamp >= test_start:
+            label = int(tx.label or 0)
+            scored.append(ScoredRow(tx.timestamp, tx.user_id, label, tx.anomaly_kind,
+                                    verdict.assessment.risk_score))  # fmt: skip
+            by_amount.append(ScoredRow(tx.timestamp, tx.user_id, label, tx.anomaly_kind,
+                                       tx.amount))  # fmt: skip
         if done % 200_000 == 0:
             say(f"scored {done:,} of {len(stream):,}")
-    flush()
     if not scored:
         raise ValueError(f"no transaction in the test period {plan.test_from}..{plan.test_to}")
     name = TXWATCH if feedback is None else f"txwatch (fraud labels after {feedback_days:g} days)"

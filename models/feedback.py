@@ -18,6 +18,7 @@ MerchantView(transactions=1, frauds=1)
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 
 from models.labels import Label
 from models.merchant_risk import (
@@ -31,10 +32,15 @@ from models.transaction import Transaction
 
 
 class LabelFeedback:
-    """Merchants' records fed by fraud labels known ``delay`` seconds after each fraud."""
+    """Merchants' records fed by fraud labels known ``delay`` seconds after each fraud.
 
-    def __init__(self, delay: float) -> None:
+    A fraud whose label gives when it became known (``known_at``) is known then instead.
+    """
+
+    def __init__(self, delay: float, known_at: Mapping[str, float] | None = None) -> None:
         self.delay = delay
+        #: When each labelled fraud became known, where that is known (labels' ``known_at``).
+        self.known_at = known_at or {}
         self.merchants: dict[str, MerchantState] = {}
         self._unknown: list[tuple[float, int, Transaction]] = []  # (known at, order, fraud)
 
@@ -61,4 +67,5 @@ class LabelFeedback:
             self.merchants.get(merchant), tx.timestamp, offset
         )
         if tx.label == 1:
-            heapq.heappush(self._unknown, (tx.timestamp + self.delay, offset, tx))
+            known = self.known_at.get(tx.transaction_id, tx.timestamp + self.delay)
+            heapq.heappush(self._unknown, (known, offset, tx))

@@ -20,12 +20,14 @@ models.labels.InvalidLabel: invalid_label: label must be 0 or 1, got 'yes'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, cast
 
 from models.transaction import (
     MAX_TEXT_LENGTH,
     InvalidTransaction,
+    Transaction,
     decode_message,
     format_timestamp,
     parse_timestamp,
@@ -142,3 +144,34 @@ def _time(value: Any, name: str) -> float:
         return parse_timestamp(value)
     except InvalidTransaction as exc:
         raise InvalidLabel("invalid_timestamp", f"{name}: {exc.detail}") from None
+
+
+def newest_labels(labels: Iterable[Label]) -> dict[str, Label]:
+    """Each transaction's newest label (by ``known_at``; the later one given on a tie).
+
+    >>> a = Label("t1", "u", 1, known_at=10.0)
+    >>> b = Label("t1", "u", 0, known_at=20.0)
+    >>> newest_labels([b, a])["t1"].label
+    0
+    """
+    newest: dict[str, Label] = {}
+    for label in labels:
+        kept = newest.get(label.transaction_id)
+        if kept is None or label.known_at >= kept.known_at:
+            newest[label.transaction_id] = label
+    return newest
+
+
+def label_transactions(
+    transactions: Iterable[Transaction], newest: Mapping[str, Label]
+) -> tuple[list[Transaction], int]:
+    """``transactions`` with the outcome ``newest`` gives them; and how many it gave one."""
+    out: list[Transaction] = []
+    matched = 0
+    for tx in transactions:
+        label = newest.get(tx.transaction_id)
+        if label is not None:
+            tx = replace(tx, label=label.label)
+            matched += 1
+        out.append(tx)
+    return out, matched

@@ -1,18 +1,21 @@
 """What reaches a merchant's record: the ``merchant-activity`` topic, keyed by merchant.
 
 ``transactions`` is keyed by user, so a merchant's transactions are spread
-over every partition. The scoring agent repartitions them: per batch, it
-sends one message per merchant and source partition with the merchant's
-transactions per UTC day (:class:`MerchantCounts`), not one per
-transaction. The labels agent sends each label that names a merchant.
-Both land in the merchant's partition of ``merchant-activity``, where one
-agent keeps its record (:mod:`models.merchant_risk`).
+over every partition. The scoring agent repartitions them as counts: it
+adds up each merchant's transactions per UTC day (:class:`MerchantCounts`)
+and sends one message per merchant now and then (a minute by default), not
+one per transaction: a merchant's 14-day record needs no fresher counts,
+and a message through Faust costs about what scoring a transaction does.
+The labels agent sends each label that names a merchant. Both land in the
+merchant's partition of ``merchant-activity``, where one agent keeps its
+record (:mod:`models.merchant_risk`).
 
 >>> counts = MerchantCounts()
 >>> counts.add("m1", 1767225600.0, partition=3, offset=41)
 >>> counts.add("m1", 1767229200.0, partition=3, offset=44)
+>>> counts.add("m1", 1767229200.0, partition=0, offset=7)
 >>> [(key, parse_activity(value)) for key, value in counts.messages()]
-[(b'm1', Counted(days={20454: 2}, partition=3, last_offset=44))]
+[(b'm1', Counted(days={20454: 3}, offsets={3: 44, 0: 7}))]
 >>> parse_activity(b'{"kind": "refund"}')
 Traceback (most recent call last):
 ...
@@ -43,11 +46,10 @@ class InvalidActivity(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """A merchant's transactions per UTC day, from one source partition up to an offset."""
+    """A merchant's transactions per UTC day, up to an offset of each source partition."""
 
     days: dict[int, int]
-    partition: int
-    last_offset: int
+    offsets: dict[int, int]
 
 
 Activity = Counted | Label
@@ -55,22 +57,43 @@ Activity = Counted | Label
 
 @dataclass(slots=True)
 class MerchantCounts:
-    """One batch's transactions, counted per merchant, source partition and UTC day."""
+    """Transactions counted per merchant and UTC day, with the source offsets they reach."""
 
-    _counts: dict[tuple[str, int], tuple[dict[int, int], int]] = field(default_factory=dict)
+    _days: dict[str, dict[int, int]] = field(default_factory=dict)
+    _offsets: dict[str, dict[int, int]] = field(default_factory=dict)
+    transactions: int = 0
 
     def add(self, merchant_id: str, timestamp: float, partition: int, offset: int) -> None:
         """Count one transaction; within a partition, ``offset`` grows from call to call."""
-        slot = (merchant_id, partition)
-        days, _ = self._counts.get(slot, ({}, -1))
+        days = self._days.get(merchant_id)
+        if days is None:
+            days = self._days[merchant_id] = {}
+            self._offsets[merchant_id] = {}
         day = int(timestamp // DAY)
         days[day] = days.get(day, 0) + 1
-        self._counts[slot] = (days, offset)
+        self._offsets[merchant_id][partition] = offset
+        self.transactions += 1
+
+    def merge(self, other: MerchantCounts) -> None:
+        """Add ``other``'s counts (taken after this one's) to these."""
+        for merchant_id, days in other._days.items():
+            mine = self._days.get(merchant_id)
+            if mine is None:
+                self._days[merchant_id] = dict(days)
+                self._offsets[merchant_id] = dict(other._offsets[merchant_id])
+                continue
+            for day, count in days.items():
+                mine[day] = mine.get(day, 0) + count
+            self._offsets[merchant_id].update(other._offsets[merchant_id])
+        self.transactions += other.transactions
+
+    def __len__(self) -> int:
+        return len(self._days)
 
     def messages(self) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` of each message to send, in the order merchants were first seen."""
-        for (merchant_id, partition), (days, last) in self._counts.items():
-            value = {"kind": "counts", "days": days, "partition": partition, "last_offset": last}
+        for merchant_id, days in self._days.items():
+            value = {"kind": "counts", "days": days, "offsets": self._offsets[merchant_id]}
             yield merchant_id.encode(), orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
@@ -100,12 +123,12 @@ def parse_activity(raw: bytes | None) -> Activity:
         raise InvalidActivity("invalid_kind", f"kind must be counts or label, got {kind!r}")
     try:
         days = {int(day): _count(n) for day, n in data["days"].items()}
-        partition, last = data["partition"], data["last_offset"]
-        if not (_is_int(partition) and _is_int(last)) or partition < 0 or not days:
-            raise ValueError("partition and last_offset must be integers, days not empty")
+        offsets = {int(p): _offset(o) for p, o in data["offsets"].items()}
+        if not days or not offsets or min(offsets) < 0:
+            raise ValueError("days and offsets must not be empty, partitions not negative")
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         raise InvalidActivity("invalid_counts", repr(exc)) from None
-    return Counted(days, partition, last)
+    return Counted(days, offsets)
 
 
 def apply_activity(state: MerchantState | None, activity: Activity) -> tuple[MerchantState, bool]:
@@ -113,12 +136,18 @@ def apply_activity(state: MerchantState | None, activity: Activity) -> tuple[Mer
     record = state if state is not None else new_merchant()
     if isinstance(activity, Label):
         return record, record_label(record, activity)
-    count_days(record, activity.days, activity.partition, activity.last_offset)
+    count_days(record, activity.days, activity.offsets)
     return record, False
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _offset(value: Any) -> int:
+    if not _is_int(value):
+        raise ValueError(f"an offset must be an integer, got {value!r}")
+    return int(value)
 
 
 def _count(value: Any) -> int:

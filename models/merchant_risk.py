@@ -62,25 +62,22 @@ def new_merchant() -> MerchantState:
 def count_transaction(state: MerchantState | None, timestamp: float, offset: int) -> MerchantState:
     """Count one transaction at ``timestamp`` (in place; a new record if None) and return it."""
     record = state if state is not None else new_merchant()
-    count_days(record, {int(timestamp // DAY): 1}, partition=0, last_offset=offset)
+    count_days(record, {int(timestamp // DAY): 1}, {0: offset})
     return record
 
 
-def count_days(
-    state: MerchantState, days: Mapping[int, int], partition: int, last_offset: int
-) -> bool:
-    """Add transactions per UTC day, sent from ``partition`` up to ``last_offset`` (in place).
+def count_days(state: MerchantState, days: Mapping[int, int], offsets: Mapping[int, int]) -> bool:
+    """Add transactions per UTC day that reach ``offsets`` of their source partitions (in place).
 
-    A worker forwards a merchant's transactions in source offset order, so a
-    count whose ``last_offset`` is not beyond the one recorded for its
-    partition was taken already (a replay after a crash): it is left out and
-    False returned.
+    A worker sends a merchant's counts in source offset order, so counts none
+    of whose offsets is beyond those recorded for their partitions were taken
+    already (a replay after a crash): they are left out and False returned.
     """
     sources = state.setdefault("sources", {})
-    source = str(partition)
-    if last_offset <= sources.get(source, -1):
+    if all(offset <= sources.get(str(p), -1) for p, offset in offsets.items()):
         return False
-    sources[source] = last_offset
+    for partition, offset in offsets.items():
+        sources[str(partition)] = max(offset, sources.get(str(partition), -1))
     counted = state["days"]
     for day, count in days.items():
         key = str(day)

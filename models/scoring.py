@@ -16,9 +16,11 @@ exactly those of one transaction at a time, whatever the batch size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from models import velocity as velocities
 from models.detector import Detector, Verdict
@@ -29,8 +31,9 @@ from models.profile import learn, upgrade
 from models.transaction import Transaction
 
 UserState = dict[str, Any]  # {"profile": ..., "velocity": ...}
-#: A merchant's record at a moment, or None when it has no fraud on record.
-MerchantLookup = Callable[[str, float], MerchantView | None]
+#: The record of a transaction's merchant at its time, or None when none is kept.
+#: Called once per transaction, in order (so it may also count the transaction).
+MerchantLookup = Callable[[Transaction], MerchantView | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,7 @@ def score_in_order(
     merchants: list[MerchantView | None] = [None] * len(steps)
     if merchant_of is not None:
         for i, step in enumerate(steps):
-            if step.tx.merchant_id is not None:
-                merchants[i] = merchant_of(step.tx.merchant_id, step.tx.timestamp)
+            merchants[i] = merchant_of(step.tx)
     verdicts: list[Verdict | None] = [None] * len(steps)
     assumed = [False] * len(steps)  # held, as the state the step was observed on assumed
     decided_upto: dict[Any, int] = {slot: 0 for slot in by_slot}  # steps judged for good
@@ -129,3 +131,36 @@ def _learn(state: UserState | None, step: Step, hold: HoldPolicy | None, held: b
     else:
         profile = learn_or_hold(profile, step.tx, step.offset, hold, flagged=held)
     return {"profile": profile, "velocity": velocities.learn(velocity, step.tx, step.offset)}
+
+
+def score_stream(
+    transactions: Iterable[Transaction],
+    judge: Detector,
+    merchant_of: MerchantLookup | None = None,
+    hold: HoldPolicy | None = None,
+    batch: int = 2000,
+) -> Iterator[tuple[Transaction, Verdict]]:
+    """Each transaction with its verdict, scored in batches as a worker would (offline).
+
+    Users' states are kept as JSON in memory, as the worker's table keeps them.
+    """
+    store: dict[str, bytes] = {}
+
+    def state_of(slot: Any) -> UserState | None:
+        raw = store.get(slot)
+        return None if raw is None else orjson.loads(raw)
+
+    chunk: list[Step] = []
+
+    def flush() -> Iterator[tuple[Transaction, Verdict]]:
+        verdicts, states = score_in_order(chunk, state_of, judge, merchant_of, hold)
+        store.update((slot, orjson.dumps(state)) for slot, state in states.items())
+        yield from zip((step.tx for step in chunk), verdicts, strict=True)
+        chunk.clear()
+
+    for offset, tx in enumerate(transactions):
+        chunk.append(Step(tx.user_id, tx, offset))
+        if len(chunk) == batch:
+            yield from flush()
+    if chunk:
+        yield from flush()

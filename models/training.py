@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,14 +46,20 @@ def replay_features(
     progress: Callable[[int], None] | None = None,
     thresholds: RuleThresholds | None = None,
     feedback_days: float | None = None,
+    known_at: Mapping[str, float] | None = None,
 ) -> TrainingData:
     """Features of each transaction given the ones before it, as the live agent computes them.
 
     With ``feedback_days``, each fraud's label reaches its merchant's record
-    that many days after it (:mod:`models.feedback`), as it would live.
+    that many days after it (:mod:`models.feedback`), as it would live; with
+    ``known_at``, each fraud listed there reaches it when its label says it
+    became known (the others after ``feedback_days``, 7 if not given).
     """
     thresholds = thresholds or RuleThresholds()
-    feedback = None if feedback_days is None else LabelFeedback(feedback_days * 86_400.0)
+    feedback = None
+    if feedback_days is not None or known_at is not None:
+        delay = (7.0 if feedback_days is None else feedback_days) * 86_400.0
+        feedback = LabelFeedback(delay, known_at)
     evidence: list[EvidenceInputs] = []
     rows: list[list[float]] = []
     labels: list[int] = []

@@ -25,6 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from models.merchant_risk import MerchantView, RiskRecord, risk_view
+from models.transaction import Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ class MerchantRiskReplica:
         """The merchant's record at ``at``, or None when it has no fraud on record."""
         record = self.records.get(merchant_id)
         return None if record is None else risk_view(record, at)
+
+    def view_of(self, tx: Transaction) -> MerchantView | None:
+        """The record of ``tx``'s merchant at ``tx``'s time (scoring's lookup)."""
+        return None if tx.merchant_id is None else self.view(tx.merchant_id, tx.timestamp)
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Take one message: a record replaces the merchant's, a tombstone removes it."""

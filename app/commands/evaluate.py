@@ -12,12 +12,12 @@ from app import app, settings
 from app.commands.base import Command
 from app.commands.handbook import handbook_options, handbook_plan, report_handbook
 from app.commands.options import simulation_options
-from app.detection import detector
+from app.detection import detector, hold_policy
 from app.kafka_io import read_topic
 from models.baseline import baseline_outcomes
 from models.evaluation import Evaluation, Outcome, outcome_from_record
 from models.evaluation import evaluate as measure
-from models.history import walk
+from models.scoring import score_stream
 from models.simulator import SimulatorConfig, simulate
 
 
@@ -106,8 +106,8 @@ async def evaluate(
         transactions = list(simulate(config, count))
         judge = detector()
         outcomes = []
-        for tx, profile, velocity in walk(transactions):
-            a = judge.judge(tx, profile, velocity).assessment
+        for tx, verdict in score_stream(transactions, judge, hold=hold_policy()):
+            a = verdict.assessment
             outcomes.append(Outcome(tx.label, tx.anomaly_kind, a.risk_score, a.alert))
         name = f"txwatch (model {judge.model_version or 'none: rules only'})"
         if warmup:

@@ -15,6 +15,7 @@ import click
 import orjson
 from faust.cli import AppCommand, option
 
+from app.detection import hold_policy
 from models.benchmark import PUBLISHED, PUBLISHED_SOURCE
 from models.benchmark_run import BenchmarkPlan, run_benchmark
 from models.cardsim import CardSimConfig, simulate_cards
@@ -71,7 +72,9 @@ def report_handbook(
     progress(f"{source}: training {plan.train_from}..{plan.train_to}, "
              f"measuring {plan.test_from}..{plan.test_to}")  # fmt: skip
     try:
-        figures = run_benchmark(transactions, plan, feedback_days=feedback_days, progress=progress)
+        figures = run_benchmark(
+            transactions, plan, feedback_days=feedback_days, progress=progress, hold=hold_policy()
+        )
     except (HandbookFileError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -6,11 +6,14 @@ import time
 from pathlib import Path
 
 import click
+import psycopg
 from faust.cli import AppCommand, option
 
 from app import app, settings
 from app.commands.base import Command
+from app.commands.label_sources import read_labels
 from app.commands.options import simulation_options
+from models.labels import label_transactions, newest_labels
 from models.simulator import SimulatorConfig, simulate
 from models.training import replay_features, train_model
 from models.transaction import InvalidTransaction, Transaction, parse_transaction
@@ -26,6 +29,15 @@ from models.transaction import InvalidTransaction, Transaction, parse_transactio
     *simulation_options(count=100_000, seed=1),
     option("--trees", type=int, default=100, show_default=True, help="isolation trees"),
     option("--max-samples", type=int, default=256, show_default=True, help="rows per tree"),
+    option(
+        "--labels",
+        "labels_from",
+        metavar="database|topic|FILE",
+        default=None,
+        help="outcomes confirmed since (PostgreSQL's labels, the labels topic, or a JSONL/CSV"
+        " file): the newest per transaction is its label, and frauds reach their merchants'"
+        " records when they became known",
+    ),
     option(
         "--unsupervised",
         is_flag=True,
@@ -48,6 +60,7 @@ async def train(
     seed: int,
     trees: int,
     max_samples: int,
+    labels_from: str | None,
     unsupervised: bool,
     output: Path | None,
 ) -> None:
@@ -66,8 +79,24 @@ async def train(
         source = f"simulator users={users} count={count} fraud_rate={fraud_rate} seed={seed}"
         config = SimulatorConfig(users=users, fraud_rate=fraud_rate, seed=seed)
         transactions = list(simulate(config, count))
+    known_at = None
+    if labels_from is not None:
+        try:
+            newest = newest_labels(await read_labels(labels_from, self.say))
+        except (OSError, LookupError, psycopg.Error) as exc:
+            raise click.UsageError(f"--labels {labels_from}: {exc}") from None
+        transactions, matched = label_transactions(transactions, newest)
+        frauds = sum(1 for label in newest.values() if label.label == 1)
+        self.say(
+            f"labels from {labels_from}: {len(newest)} transactions ({frauds} fraud),"
+            f" {matched} of them in the training history"
+        )
+        known_at = {tx: label.known_at for tx, label in newest.items() if label.label == 1}
+        source += f", labels from {labels_from}"
     self.say(f"training on {len(transactions)} transactions ({source})")
-    data = replay_features(transactions, progress=lambda n: self.say(f"features {n}"))
+    data = replay_features(
+        transactions, progress=lambda n: self.say(f"features {n}"), known_at=known_at
+    )
     try:
         model = train_model(
             data,

@@ -53,7 +53,8 @@ def test_fraud_reported_at_a_merchant_reaches_the_scores_of_its_other_customers(
     make_worker, tmp_path
 ):
     workers = make_worker
-    worker = workers(TXWATCH_PRECISION_SECONDS="1").start()
+    # Counts sent with every batch, so that the test needs not wait a minute for them.
+    worker = workers(TXWATCH_PRECISION_SECONDS="1", TXWATCH_MERCHANT_FLUSH_SECONDS="0").start()
     history = []
     for u in range(USERS):
         for i in range(6):
@@ -90,9 +91,26 @@ def test_fraud_reported_at_a_merchant_reaches_the_scores_of_its_other_customers(
         return worker.get("/stats")[1]["merchant_risk"]["merchants_with_fraud"] == 1
 
     wait_for(merchant_known, timeout=60)
+    status, merchant = worker.get(f"/merchants/{BAD}")
+    assert status == 200
+    assert sorted(merchant["record"]["frauds"]) == sorted(tx["transaction_id"] for tx in frauds)
+    assert sum(merchant["record"]["days"].values()) == len(frauds)
+    assert worker.get("/merchants/nowhere")[0] == 404
     send(workers, "labels", messages)  # delivered again: one row each still
     wait_for(lambda: worker.get("/stats")[1]["feedback"]["labels"]["fraud"] == 2 * len(labels))
     assert label_count(workers) == len(labels)
+
+    # Training reads the same labels back, from PostgreSQL and from the topic.
+    history_file = tmp_path / "history.jsonl"
+    history_file.write_bytes(b"\n".join(orjson.dumps(tx) for tx in history) + b"\n")
+    for source in ("database", "topic"):
+        said = run_command(
+            workers.env, "train", "--from-file", str(history_file), "--labels", source,
+            "--trees", "10", "--max-samples", "64",
+            "--output", str(tmp_path / f"model-{source}.npz"),
+        )  # fmt: skip
+        expected = f"labels from {source}: {len(labels)} transactions ({len(labels)} fraud)"
+        assert f"{expected}, {len(labels)} of them in the training history" in said, said
 
     # Two newcomers, alike but for the merchant: only the reported one carries its fraud.
     fresh = [

@@ -55,6 +55,7 @@ def cluster(stack, tmp_path_factory, request) -> Cluster:
         stack, workdir, "web", lambda: request.session.testsfailed > failures_before
     ) as workers:
         workers.env["TOPIC_PARTITIONS"] = "8"
+        workers.env["TXWATCH_PRECISION_SECONDS"] = "1"
         a = workers("a").start()
         b = workers("b").start()
         # B's arrival rebalances: wait until the eight partitions are split.
@@ -139,6 +140,7 @@ def test_stats_say_what_each_worker_did_and_what_the_cluster_stored(cluster):
         assert stats["cluster"]["scope"] == "cluster"
         total += stats["processed"]
     assert total == COUNT
+
     # The sink writes after the scores are out, and /stats reuses its cluster figures for
     # CLUSTER_CACHE_SECONDS: both settle once every alert is stored.
     def cluster_agrees() -> bool:
@@ -269,6 +271,29 @@ def test_dashboard_draws_live_charts_and_fills_the_alerts_table(cluster, tmp_pat
         facts = browser.find_element(By.ID, "lookup-profile").text
         assert "transactions" in facts
         assert "typical amount" in facts
+
+        # Labels for two stored alerts, one fraud and one genuine: the precision table
+        # shows them settled, from PostgreSQL, with the misses beside.
+        stored = cluster.a.get("/anomalies?limit=2")[1]["anomalies"]
+        assert len(stored) == 2
+        labels = [
+            {"transaction_id": alert["transaction_id"], "user_id": alert["user_id"],
+             "label": outcome, "known_at": "2026-12-01T00:00:00Z", "source": "review"}
+            for alert, outcome in zip(stored, (1, 0), strict=True)
+        ]  # fmt: skip
+        file = tmp_path / "labels.jsonl"
+        file.write_bytes(b"\n".join(orjson.dumps(label) for label in labels) + b"\n")
+        run_command(cluster.workers.env, "replay", "--labels", str(file))
+
+        def precision_rows() -> list[list[str]]:
+            rows = browser.find_elements(By.CSS_SELECTOR, "#precision-table tbody tr")
+            return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+
+        def model_row_shows_both() -> bool:
+            return any(r[0] == "model" and r[2:] == ["2", "1", "50 %"] for r in precision_rows())
+
+        wait_for(model_row_shows_both, timeout=60, interval=0.5)
+        assert "never alerted on" in browser.find_element(By.ID, "precision-note").text
 
         time.sleep(2.5)  # one more round of polling, to catch errors in updates too
         ARTIFACTS.mkdir(exist_ok=True)

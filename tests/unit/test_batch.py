@@ -140,8 +140,10 @@ def test_a_merchant_with_reported_fraud_adds_its_evidence(judge):
     plain = score_batch(messages, lambda p, k: None, judge, lambda p: None, 0.0)
     views = []
 
-    def merchant_of(merchant_id: str, at: float) -> MerchantView:
-        views.append((merchant_id, at))
+    def merchant_of(tx) -> MerchantView | None:
+        if tx.merchant_id is None:
+            return None
+        views.append(tx.transaction_id)
         return MerchantView(transactions=20, frauds=6)
 
     flagged = score_batch(messages, lambda p, k: None, judge, lambda p: None, 0.0, merchant_of)

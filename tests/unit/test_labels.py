@@ -53,3 +53,37 @@ def test_optional_fields_are_read_and_written_back():
 )
 def test_bad_labels_are_refused_with_a_reason(raw, reason):
     assert reason_of(raw) == reason
+
+
+def test_the_newest_label_of_each_transaction_is_its_outcome():
+    from models.labels import Label, label_transactions, newest_labels
+    from models.transaction import Transaction
+
+    labels = [
+        Label("t1", "u", 1, known_at=10.0),
+        Label("t1", "u", 0, known_at=30.0),  # cleared later
+        Label("t2", "u", 0, known_at=10.0),
+        Label("t2", "u", 1, known_at=10.0),  # same moment: the later given wins
+        Label("t9", "u", 1, known_at=5.0),  # not in the history
+    ]
+    history = [Transaction(f"t{i}", "u", 10.0, 1.7e9 + i, label=None) for i in range(1, 4)]
+    labelled, matched = label_transactions(history, newest_labels(labels))
+    assert [tx.label for tx in labelled] == [0, 1, None]
+    assert matched == 2
+
+
+def test_a_labels_file_gives_its_valid_labels_and_says_what_it_skipped(tmp_path):
+    from app.commands.label_sources import labels_from_file
+
+    path = tmp_path / "labels.jsonl"
+    path.write_text(
+        '{"transaction_id": "t1", "user_id": "u", "label": 1, "known_at": 1767225600}\n'
+        '{"transaction_id": "t2", "user_id": "u", "label": "maybe", "known_at": 1767225600}\n'
+        "not json\n"
+    )
+    said: list[str] = []
+    labels = labels_from_file(path, said.append)
+    assert [label.transaction_id for label in labels] == ["t1"]
+    assert said[-1] == f"skipped 2 invalid labels of {path}"
+    with pytest.raises(FileNotFoundError):
+        labels_from_file(tmp_path / "missing.jsonl", said.append)

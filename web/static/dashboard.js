@@ -111,6 +111,25 @@ function drawLevels(byLevel) {
   box.dataset.total = String(total);
 }
 
+function drawPrecision(p) {
+  const rows = [];
+  for (const [by, table] of [["level", p.by_level], ["rule", p.by_rule], ["model", p.by_model]]) {
+    for (const [name, r] of Object.entries(table)) {
+      const row = document.createElement("tr");
+      cell(row, by);
+      cell(row, name);
+      cell(row, r.settled.toLocaleString(), "num");
+      cell(row, r.frauds.toLocaleString(), "num");
+      cell(row, r.precision === null ? "–" : `${fmt.format(100 * r.precision)} %`, "num");
+      rows.push(row);
+    }
+  }
+  $("precision-table").tBodies[0].replaceChildren(...rows);
+  const missed = `${p.missed_frauds.toLocaleString()} confirmed frauds were never alerted on.`;
+  $("precision-note").textContent =
+    p.measured_at === null ? "not measured yet" : rows.length ? missed : `no labelled alerts yet; ${missed}`;
+}
+
 async function refreshStats() {
   const { body: s } = await getJSON("/stats");
   const last = s.last_minute;
@@ -133,6 +152,7 @@ async function refreshStats() {
   drawLine($("throughput-chart"), events, cssColor("--accent"), "");
   drawLine($("alert-rate-chart"), rates, cssColor("--alert"), "%");
   drawLevels(s.by_level);
+  drawPrecision(s.alert_precision);
   $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
