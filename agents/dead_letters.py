@@ -10,8 +10,9 @@ headers, as Kafka Connect's dead-letter queues do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
-from faust.types import Message, TopicT
+from faust.types import EventT, Message, TopicT
 
 from app.counters import counters
 from app.topics import dead_letters_topic
@@ -51,3 +52,24 @@ async def send_dead_letter(
         value=message.value,
         headers=dead_letter_headers(message, reason, detail),
     )
+
+
+async def isolate_failures(
+    events: Sequence[EventT], process: Callable[[Sequence[EventT]], Awaitable[None]], what: str
+) -> None:
+    """``await process(events)``; if it fails, each event alone, dead-lettering those that fail.
+
+    A failure of the batch as a whole must not lose the events that are not
+    at fault, nor stop the agent: the ones still failing alone go to the
+    dead letters with ``processing_error``. ``what`` names the work in logs.
+    """
+    try:
+        await process(events)
+    except Exception:
+        logger.exception("%s: a batch of %d failed; one by one now", what, len(events))
+        for event in events:
+            try:
+                await process([event])
+            except Exception as exc:
+                logger.exception("%s: failed on offset %d", what, event.message.offset)
+                await send_dead_letter(event.message, "processing_error", repr(exc))

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import orjson
 from faust.types import EventT
 
-from agents.dead_letters import send_dead_letter
+from agents.dead_letters import isolate_failures, send_dead_letter
 from app import app, settings
 from app.batching import BatchedSends
 from app.counters import counters
@@ -48,17 +48,7 @@ class MerchantKeeper:
 
     async def process(self, events: Sequence[EventT]) -> None:
         """Take ``events`` into the records; store them and publish what moved. Never raises."""
-        try:
-            await self._process(events)
-        except Exception:
-            # As the scoring agent does: find the messages at fault one by one.
-            logger.exception("a batch of %d failed; applying it one by one", len(events))
-            for event in events:
-                try:
-                    await self._process([event])
-                except Exception as exc:
-                    logger.exception("failed to apply offset %d", event.message.offset)
-                    await send_dead_letter(event.message, "processing_error", repr(exc))
+        await isolate_failures(events, self._process, "merchant activity")
 
     async def _process(self, events: Sequence[EventT]) -> None:
         touched: dict[tuple[int, bytes], tuple[MerchantState, bool]] = {}

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from faust.types import TP, EventT
 
 from agents.batch import BatchOutcome, Incoming, score_batch
-from agents.dead_letters import send_dead_letter
+from agents.dead_letters import isolate_failures, send_dead_letter
 from agents.redelivery import RedeliveryGuard
 from app import app, settings
 from app.batching import BatchedSends
@@ -81,18 +81,7 @@ class Scorer:
                 fresh.append(event)
             else:
                 counters.skipped_replays += 1
-        try:
-            await self._process(fresh)
-        except Exception:
-            # A failure of the batch as a whole: find the transactions at
-            # fault one by one; those still failing go to the dead letters.
-            logger.exception("a batch of %d failed; scoring its events one by one", len(fresh))
-            for event in fresh:
-                try:
-                    await self._process([event])
-                except Exception as exc:
-                    logger.exception("failed to process offset %d", event.message.offset)
-                    await send_dead_letter(event.message, "processing_error", repr(exc))
+        await isolate_failures(fresh, self._process, "scoring")
 
     async def _process(self, events: Sequence[EventT]) -> None:
         batch = [

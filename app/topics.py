@@ -8,42 +8,35 @@ TOPIC_PARTITIONS partitions) when they do not exist yet.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka.partitioner import DefaultPartitioner
-from faust.types import TP
+from faust.types import TP, TopicT
 
 from app import app, settings
 
-transactions_topic = app.topic(
-    settings.topic("transactions"), key_serializer="raw", value_serializer="raw", internal=True
-)
-scores_topic = app.topic(
-    settings.topic("scores"), key_serializer="raw", value_serializer="raw", internal=True
-)
-alerts_topic = app.topic(
-    settings.topic("alerts"), key_serializer="raw", value_serializer="raw", internal=True
-)
-dead_letters_topic = app.topic(
-    settings.topic("transactions-dlq"), key_serializer="raw", value_serializer="raw", internal=True
-)
 
-labels_topic = app.topic(
-    settings.topic("labels"), key_serializer="raw", value_serializer="raw", internal=True
-)
-label_dead_letters_topic = app.topic(
-    settings.topic("labels-dlq"), key_serializer="raw", value_serializer="raw", internal=True
-)
+def raw_topic(name: str, **options: Any) -> TopicT:
+    """txwatch's topic ``name`` (with the prefix): raw bytes, created by the worker."""
+    return app.topic(
+        settings.topic(name),
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=True,
+        **options,
+    )
+
+
+transactions_topic = raw_topic("transactions")
+scores_topic = raw_topic("scores")
+alerts_topic = raw_topic("alerts")
+dead_letters_topic = raw_topic("transactions-dlq")
+labels_topic = raw_topic("labels")
+label_dead_letters_topic = raw_topic("labels-dlq")
 #: ``transactions`` and ``labels`` repartitioned by merchant (models.merchant_activity).
-merchant_activity_topic = app.topic(
-    settings.topic("merchant-activity"), key_serializer="raw", value_serializer="raw", internal=True
-)
+merchant_activity_topic = raw_topic("merchant-activity")
 #: Each merchant's compact risk record, the newest per merchant kept (tables.merchant_risk).
-merchant_risk_topic = app.topic(
-    settings.topic("merchant-risk"),
-    key_serializer="raw",
-    value_serializer="raw",
-    internal=True,
-    compacting=True,
-)
+merchant_risk_topic = raw_topic("merchant-risk", compacting=True)
 
 
 def assigned_transactions_partitions() -> list[TP]:
