@@ -31,13 +31,11 @@ from app.logs import undo_spinner_debug_level
 from app.topics import OutputPartitions, declare_topics, transactions_topic
 from models.detector import Detector
 from models.merchant_activity import MerchantCounts
+from models.merchant_flush import MerchantFlush
 from tables.merchant_risk import replica
 from tables.users import UserStore
 
 logger = logging.getLogger(__name__)
-
-#: Merchants whose counts are sent at once, whatever the interval: memory stays bounded.
-MAX_PENDING_MERCHANTS = 50_000
 
 
 def committed(tp: TP) -> int | None:
@@ -68,9 +66,8 @@ class Scorer:
         # TXWATCH_MERCHANT_STATE=false: merchants neither counted nor read.
         self.merchant_of = replica.view_of if settings.merchant_state else None
         self.hold = hold_policy()
-        # Merchants' counts, added up over TXWATCH_MERCHANT_FLUSH_SECONDS.
-        self.merchant_counts = MerchantCounts()
-        self.counts_since = time.monotonic()
+        # Merchants' counts, added up over TXWATCH_MERCHANT_FLUSH_SECONDS and sent evenly.
+        self.merchant_flush = MerchantFlush(settings.merchant_flush_seconds, time.monotonic())
 
     async def process(self, events: Sequence[EventT]) -> None:
         """Score ``events`` (one batch) and emit everything they cause. Never raises."""
@@ -118,23 +115,16 @@ class Scorer:
         self._count(events, outcome)
 
     def _count_merchants(self, counts: MerchantCounts) -> None:
-        """Add a batch's merchant counts; queue them all when the interval has passed.
+        """Add a batch's merchant counts; queue those due (models.merchant_flush).
 
-        Counts not sent when a worker dies are not counted (a minute's worth at
-        most, of a 14-day record): a message per merchant and minute instead
-        of one per transaction is what keeps the record cheap (docs/detection.md).
+        Counts not sent when a worker dies are not counted (two minutes'
+        worth at most, of a 14-day record): a message per merchant and
+        minute instead of one per transaction is what keeps the record cheap
+        (docs/detection.md).
         """
-        pending = self.merchant_counts
-        pending.merge(counts)
-        now = time.monotonic()
-        due = now - self.counts_since >= settings.merchant_flush_seconds
-        if not pending or not (due or len(pending) >= MAX_PENDING_MERCHANTS):
-            return
         activity = self.merchant_activity
-        for key, value in pending.messages():
+        for key, value in self.merchant_flush.due(counts, time.monotonic()).messages():
             self.sends.add(activity, self.partition_of.by_key(activity, key), key, value)
-        self.merchant_counts = MerchantCounts()
-        self.counts_since = now
 
     def _count(self, events: Sequence[EventT], outcome: BatchOutcome) -> None:
         now = time.monotonic()

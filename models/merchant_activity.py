@@ -90,6 +90,17 @@ class MerchantCounts:
     def __len__(self) -> int:
         return len(self._days)
 
+    def take(self, merchants: int) -> MerchantCounts:
+        """The counts of the first ``merchants`` merchants, removed from these."""
+        taken = MerchantCounts()
+        for merchant_id in list(self._days)[: max(0, merchants)]:
+            days = self._days.pop(merchant_id)
+            taken._days[merchant_id] = days
+            taken._offsets[merchant_id] = self._offsets.pop(merchant_id)
+            taken.transactions += sum(days.values())
+        self.transactions -= taken.transactions
+        return taken
+
     def messages(self) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` of each message to send, in the order merchants were first seen."""
         for merchant_id, days in self._days.items():
