@@ -111,10 +111,7 @@ def merchant_view(state: MerchantState | None, at: float) -> MerchantView:
     """The record's transactions and frauds in the :data:`WINDOW_DAYS` days up to ``at``."""
     if state is None:
         return MerchantView(0, 0)
-    fraud_days: dict[str, int] = {}
-    for day in state["frauds"].values():
-        fraud_days[str(day)] = fraud_days.get(str(day), 0) + 1
-    return _window(state["days"], fraud_days, at)
+    return _window(state["days"], _fraud_days(state), at)
 
 
 def risk_record(state: MerchantState) -> RiskRecord | None:
@@ -125,10 +122,7 @@ def risk_record(state: MerchantState) -> RiskRecord | None:
     """
     if not state["frauds"]:
         return None
-    fraud_days: dict[str, int] = {}
-    for day in state["frauds"].values():
-        fraud_days[str(day)] = fraud_days.get(str(day), 0) + 1
-    return {"days": dict(state["days"]), "frauds": fraud_days}
+    return {"days": dict(state["days"]), "frauds": _fraud_days(state)}
 
 
 def risk_view(record: RiskRecord | None, at: float) -> MerchantView:
@@ -162,6 +156,14 @@ def publication(state: MerchantState, label_changed: bool) -> tuple[bool, RiskRe
     if due:
         state["published"] = [newest, total]
     return due, record
+
+
+def _fraud_days(state: MerchantState) -> dict[str, int]:
+    """The record's confirmed frauds counted per UTC day."""
+    per_day: dict[str, int] = {}
+    for day in state["frauds"].values():
+        per_day[str(day)] = per_day.get(str(day), 0) + 1
+    return per_day
 
 
 def _window(days: dict[str, int], fraud_days: dict[str, int], at: float) -> MerchantView:
