@@ -1,9 +1,11 @@
 """The ``ingest_labels`` agent: confirmed outcomes into PostgreSQL and the merchants' records.
 
 A label (:mod:`models.labels`) comes from a reviewer, a chargeback or a
-file sent with ``replay``. Each valid one is kept in ``labels`` (an audit
-trail) and, when it names a merchant, sent to ``merchant-activity``, where
-it enters the merchant's fraud record; one that breaks the contract goes to
+file sent with ``replay``, keyed by its ``user_id``. Each valid one is kept
+in ``labels`` (an audit trail), recorded in its user's state
+(:mod:`agents.user_labels`) and, when it names a merchant, sent to
+``merchant-activity``, where it enters the merchant's fraud record; one
+that breaks the contract, or is keyed by anything but its user, goes to
 ``labels-dlq`` with its reason. Like the alerts sink, the body never fails
 (Faust acknowledges a ``take_events`` batch anyway): PostgreSQL is retried
 until it has the rows.
@@ -18,6 +20,7 @@ import logging
 import time
 
 from agents.dead_letters import send_dead_letter
+from agents.user_labels import Routed, UserLabels
 from app import app, metrics, settings
 from app.batching import BatchedSends
 from app.counters import counters
@@ -28,6 +31,7 @@ from app.topics import (
     declare_topics,
     label_dead_letters_topic,
     labels_topic,
+    transactions_topic,
 )
 from models.labels import InvalidLabel, Label, parse_label
 from models.merchant_activity import label_message
@@ -45,22 +49,36 @@ async def ingest_labels(stream):
     writer = alert_writer()
     await writer.pool.open(wait=False)
     await writer.ensure_schema()
-    sends = BatchedSends(app.producer._ensure_producer())
+    producer = app.producer._ensure_producer()
+    sends = BatchedSends(producer)
     partitions = await OutputPartitions.discover()
     activity = settings.topic("merchant-activity")
+    to_users = UserLabels(
+        BatchedSends(producer),
+        len(await producer.partitions_for(labels_topic.get_topic_name())),
+        len(await producer.partitions_for(transactions_topic.get_topic_name())),
+    )
+    dead = label_dead_letters_topic
     async for events in stream.take_events(
         settings.sink_batch_size, within=settings.sink_batch_ms / 1000
     ):
-        labels: list[Label] = []
+        routed: list[Routed] = []
         for event in events:
+            message = event.message
             try:
-                labels.append(parse_label(event.message.value))
+                label = parse_label(message.value)
             except InvalidLabel as exc:
-                await send_dead_letter(
-                    event.message, exc.reason, exc.detail, topic=label_dead_letters_topic
-                )
-        if not labels:
+                await send_dead_letter(message, exc.reason, exc.detail, topic=dead)
+                continue
+            if message.key != label.user_id.encode():
+                # Only a label keyed by its user arrives where the user's state is.
+                detail = f"message key {message.key!r} is not the user_id {label.user_id!r}"
+                await send_dead_letter(message, "wrong_key", detail, topic=dead)
+                continue
+            routed.append(Routed(message.partition, message.key, label))
+        if not routed:
             continue
+        labels: list[Label] = [r.label for r in routed]
 
         async def store(rows: list) -> int:
             async with writer.pool.connection() as conn:
@@ -77,6 +95,7 @@ async def ingest_labels(stream):
             key, value = label_message(label)
             sends.add(activity, partitions.by_key(activity, key), key, value)
         await sends.send()
+        await to_users.apply(routed)
 
 
 @app.timer(interval=settings.precision_seconds)

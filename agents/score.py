@@ -33,7 +33,7 @@ from models.detector import Detector
 from models.merchant_activity import MerchantCounts
 from models.merchant_flush import MerchantFlush
 from tables.merchant_risk import replica
-from tables.users import UserStore
+from tables.users import UserStore, users_lock
 
 logger = logging.getLogger(__name__)
 
@@ -86,28 +86,29 @@ class Scorer:
             for e in events
         ]
         source = self.source
-        outcome = score_batch(
-            batch,
-            self.users.get,
-            self.judge,
-            lambda partition: committed(TP(source, partition)),
-            time.time(),
-            self.merchant_of,
-            self.hold,
-        )
-        for (partition, key), state in outcome.states.items():
-            self.users.put(partition, key, state)  # type: ignore[arg-type]
-        partition_of = self.partition_of
-        for verdict in outcome.verdicts:
-            source_partition = batch[verdict.index].partition
-            scores = partition_of(self.scores, verdict.key, source_partition)
-            self.sends.add(self.scores, scores, verdict.key, verdict.payload)
-            if verdict.alert:
-                alerts = partition_of(self.alerts, verdict.key, source_partition)
-                self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
-        if self.merchant_of is not None:
-            self._count_merchants(outcome.merchant_counts)
-        await self.sends.send()
+        async with users_lock:
+            outcome = score_batch(
+                batch,
+                self.users.get,
+                self.judge,
+                lambda partition: committed(TP(source, partition)),
+                time.time(),
+                self.merchant_of,
+                self.hold,
+            )
+            for (partition, key), state in outcome.states.items():
+                self.users.put(partition, key, state)  # type: ignore[arg-type]
+            partition_of = self.partition_of
+            for verdict in outcome.verdicts:
+                source_partition = batch[verdict.index].partition
+                scores = partition_of(self.scores, verdict.key, source_partition)
+                self.sends.add(self.scores, scores, verdict.key, verdict.payload)
+                if verdict.alert:
+                    alerts = partition_of(self.alerts, verdict.key, source_partition)
+                    self.sends.add(self.alerts, alerts, verdict.key, verdict.payload)
+            if self.merchant_of is not None:
+                self._count_merchants(outcome.merchant_counts)
+            await self.sends.send()
         for rejection in outcome.rejections:
             await send_dead_letter(
                 events[rejection.index].message, rejection.reason, rejection.detail

@@ -32,6 +32,11 @@ class WorkerCounters:
     labels: Counter[str] = field(default_factory=Counter)
     #: Labels that name no merchant, so reach no merchant's record.
     labels_without_merchant: int = 0
+    #: Labels that changed their user's state; labels for users not scored here yet.
+    labels_to_users: int = 0
+    labels_unknown_user: int = 0
+    #: Whether labels reach users' state ("on", or "off: " and why; agents.user_labels).
+    users_feedback: str = "on"
     merchant_activity: int = 0  # merchant-activity messages applied to a record
     merchant_risk_published: int = 0  # merchant-risk messages sent (records and retractions)
 
@@ -76,6 +81,9 @@ class WorkerCounters:
             "feedback": {
                 "labels": dict(self.labels),
                 "labels_without_merchant": self.labels_without_merchant,
+                "users": self.users_feedback,
+                "labels_to_users": self.labels_to_users,
+                "labels_unknown_user": self.labels_unknown_user,
                 "merchant_activity": self.merchant_activity,
                 "merchant_risk_published": self.merchant_risk_published,
             },

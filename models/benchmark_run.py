@@ -122,7 +122,8 @@ def run_benchmark(
         return view
 
     lookup = None if feedback is None else merchant_of
-    scoring = score_stream(stream, judge, lookup, hold, batch=BATCH)
+    labels_due = None if feedback is None else feedback.user_labels_due
+    scoring = score_stream(stream, judge, lookup, hold, batch=BATCH, labels_due=labels_due)
     for done, (tx, verdict) in enumerate(scoring, start=1):
         if tx.timestamp >= test_start:
             label = int(tx.label or 0)

@@ -24,6 +24,7 @@ from models.profile import (
 )
 from models.transaction import MIN_LOG_AMOUNT, Transaction
 from models.transaction import log_amount as amount_log
+from models.user_labels import card_frauds
 from models.velocity import SMALL_AMOUNT, Velocity, Windows, windows_at
 
 #: The model's inputs, in order. Changing them needs a newly trained model.
@@ -88,6 +89,8 @@ class Observation:
     tx: Transaction
     #: The merchant's recent record of reported fraud, when one is kept (models.merchant_risk).
     merchant: MerchantView | None = None
+    #: Confirmed frauds on the user's card in the last days (models.user_labels).
+    card_frauds: int = 0
 
     @property
     def confidence(self) -> float:
@@ -200,6 +203,7 @@ def observe(
         hour=hour,
         tx=tx,
         merchant=merchant,
+        card_frauds=card_frauds(profile, tx.timestamp),
     )
 
 

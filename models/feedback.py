@@ -43,6 +43,7 @@ class LabelFeedback:
         self.known_at = known_at or {}
         self.merchants: dict[str, MerchantState] = {}
         self._unknown: list[tuple[float, int, Transaction]] = []  # (known at, order, fraud)
+        self._unknown_to_users: list[tuple[float, int, Transaction]] = []
 
     def view(self, tx: Transaction) -> MerchantView | None:
         """The record of ``tx``'s merchant as of ``tx``'s time (None without a merchant)."""
@@ -60,12 +61,27 @@ class LabelFeedback:
 
     def learn(self, tx: Transaction, offset: int) -> None:
         """Count ``tx`` in its merchant's record; if it is a fraud, its label comes later."""
+        if tx.label == 1:
+            known = self.known_at.get(tx.transaction_id, tx.timestamp + self.delay)
+            heapq.heappush(self._unknown_to_users, (known, offset, tx))
+            if tx.merchant_id is not None:
+                heapq.heappush(self._unknown, (known, offset, tx))
         if tx.merchant_id is None:
             return
         merchant = tx.merchant_id
         self.merchants[merchant] = count_transaction(
             self.merchants.get(merchant), tx.timestamp, offset
         )
-        if tx.label == 1:
-            known = self.known_at.get(tx.transaction_id, tx.timestamp + self.delay)
-            heapq.heappush(self._unknown, (known, offset, tx))
+
+    def user_labels_due(self, until: float) -> list[Label]:
+        """The fraud labels that became known by ``until`` and were not handed out yet.
+
+        For the users' side (:mod:`models.user_labels`): each label is given once.
+        """
+        due = []
+        unknown = self._unknown_to_users
+        while unknown and unknown[0][0] <= until:
+            known_at, _, fraud = heapq.heappop(unknown)
+            due.append(Label(fraud.transaction_id, fraud.user_id, 1, known_at,
+                             fraud.merchant_id, fraud.timestamp, "replay"))  # fmt: skip
+        return due

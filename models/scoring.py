@@ -25,10 +25,12 @@ import orjson
 from models import velocity as velocities
 from models.detector import Detector, Verdict
 from models.features import Observation, observe
+from models.history import LabelsDue
 from models.holding import HoldPolicy, learn_or_hold
 from models.merchant_risk import MerchantView
 from models.profile import learn, upgrade
 from models.transaction import Transaction
+from models.user_labels import apply_user_label
 
 UserState = dict[str, Any]  # {"profile": ..., "velocity": ...}
 #: The record of a transaction's merchant at its time, or None when none is kept.
@@ -139,10 +141,13 @@ def score_stream(
     merchant_of: MerchantLookup | None = None,
     hold: HoldPolicy | None = None,
     batch: int = 2000,
+    labels_due: LabelsDue | None = None,
 ) -> Iterator[tuple[Transaction, Verdict]]:
     """Each transaction with its verdict, scored in batches as a worker would (offline).
 
     Users' states are kept as JSON in memory, as the worker's table keeps them.
+    With ``labels_due``, the labels known by a batch's first transaction reach
+    their users' state before the batch (:mod:`models.user_labels`).
     """
     store: dict[str, bytes] = {}
 
@@ -153,6 +158,13 @@ def score_stream(
     chunk: list[Step] = []
 
     def flush() -> Iterator[tuple[Transaction, Verdict]]:
+        if labels_due is not None:
+            for label in labels_due(chunk[0].tx.timestamp):
+                raw = store.get(label.user_id)
+                if raw is not None:
+                    state = orjson.loads(raw)
+                    if apply_user_label(upgrade(state["profile"]), label):
+                        store[label.user_id] = orjson.dumps(state)
         verdicts, states = score_in_order(chunk, state_of, judge, merchant_of, hold)
         store.update((slot, orjson.dumps(state)) for slot, state in states.items())
         yield from zip((step.tx for step in chunk), verdicts, strict=True)

@@ -78,7 +78,12 @@ SIGNAL_NAMES: Final = (
     "unusual_hour",
     *RULE_SIGNALS,
     "merchant_fraud",
+    "card_compromised",
 )
+#: Shares of traffic on cards with at least 1, 2, 3 confirmed frauds, when training
+#: measured none. More than :data:`MAX_CARD_FRAUDS` count as that many.
+DEFAULT_CARD_RATES: Final = (0.005, 0.001, 0.0003)
+MAX_CARD_FRAUDS: Final = len(DEFAULT_CARD_RATES)
 
 
 @dataclass(slots=True)
@@ -95,6 +100,8 @@ class EvidenceInputs:
     hour_novelty: float | None
     rules: tuple[ReasonCode, ...]
     merchant: MerchantView | None = None
+    #: Confirmed frauds on the user's card in the last days (models.user_labels).
+    card_frauds: int = 0
 
 
 def evidence_inputs(obs: Observation, reasons: Sequence[ReasonCode]) -> EvidenceInputs:
@@ -117,6 +124,7 @@ def evidence_inputs(obs: Observation, reasons: Sequence[ReasonCode]) -> Evidence
         hour_novelty=hour_novelty,
         rules=tuple(r for r in reasons if r in RULE_SIGNALS) if reasons else (),
         merchant=obs.merchant,
+        card_frauds=obs.card_frauds,
     )
 
 
@@ -139,6 +147,9 @@ class Population:
     rule_rates: dict[str, float] = field(default_factory=dict)
     #: Share of fraud among training's labelled transactions, if any were labelled.
     fraud_rate: float | None = None
+    #: Shares of training transactions on cards with at least 1, 2, 3 confirmed frauds,
+    #: if labels reached users' state in training.
+    card_rates: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the model file's header)."""
@@ -148,6 +159,7 @@ class Population:
             "value_shares": self.value_shares,
             "rule_rates": self.rule_rates,
             "fraud_rate": self.fraud_rate,
+            "card_rates": list(self.card_rates),
         }
 
     @classmethod
@@ -163,6 +175,7 @@ class Population:
             rates = {str(r): float(x) for r, x in data["rule_rates"].items()}
             raw_rate = data.get("fraud_rate")
             fraud_rate = None if raw_rate is None else float(raw_rate)
+            card_rates = tuple(float(x) for x in data.get("card_rates", ()))  # newer key
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"population statistics are malformed: {exc!r}") from None
         if hours and len(hours) != 24:
@@ -171,15 +184,24 @@ class Population:
             raise ValueError("population statistics: amount quantiles are not ascending")
         if fraud_rate is not None and not 0 < fraud_rate < 1:
             raise ValueError(f"population statistics: fraud rate {fraud_rate} is not a share")
-        return cls(quantiles, hours, values, rates, fraud_rate)
+        if card_rates and (
+            len(card_rates) != MAX_CARD_FRAUDS or not all(0 < x <= 1 for x in card_rates)
+        ):
+            raise ValueError(f"population statistics: card rates {card_rates} are not shares")
+        return cls(quantiles, hours, values, rates, fraud_rate, card_rates)
 
 
 def fit_population(
-    rows: Sequence[EvidenceInputs], points: int = 1001, fraud_rate: float | None = None
+    rows: Sequence[EvidenceInputs],
+    points: int = 1001,
+    fraud_rate: float | None = None,
+    labels_fed: bool = False,
 ) -> Population:
     """The population statistics of ``rows`` (a training set's evidence inputs).
 
-    ``fraud_rate``: the share of fraud among the labelled rows, if any were.
+    ``fraud_rate``: the share of fraud among the labelled rows, if any were;
+    ``labels_fed``: whether labels reached users' state as the rows were
+    made, so that the share of rows on cards with confirmed fraud means something.
     """
     n = len(rows)
     if n == 0:
@@ -190,7 +212,10 @@ def fit_population(
         hours[row.hour] += 1
     counts: dict[str, dict[str, int]] = {name: {} for name in NOVELTY_SIGNALS}
     fired = dict.fromkeys(RULE_SIGNALS, 0)
+    suspect_cards = [0] * MAX_CARD_FRAUDS  # rows on cards with at least 1, 2, ... frauds
     for row in rows:
+        for k in range(min(row.card_frauds, MAX_CARD_FRAUDS)):
+            suspect_cards[k] += 1
         for name, (value, _) in row.novel.items():
             table = counts[name]
             table[value] = table.get(value, 0) + 1
@@ -208,6 +233,8 @@ def fit_population(
         value_shares=value_shares,
         rule_rates={rule: count / n for rule, count in fired.items()},
         fraud_rate=fraud_rate if fraud_rate and 0 < fraud_rate < 1 else None,
+        # Smoothed, so that no row on such a card reads as "rare", not "impossible".
+        card_rates=tuple((c + 1) / (n + 2) for c in suspect_cards) if labels_fed else (),
     )
 
 
@@ -250,6 +277,10 @@ def signal_nats(inputs: EvidenceInputs, population: Population) -> dict[str, flo
     if inputs.merchant is not None and inputs.merchant.frauds:
         rate = population.fraud_rate or DEFAULT_FRAUD_RATE
         nats["merchant_fraud"] = merchant_nats(inputs.merchant, rate)
+    if inputs.card_frauds:
+        rates = population.card_rates or DEFAULT_CARD_RATES
+        share = rates[min(inputs.card_frauds, MAX_CARD_FRAUDS) - 1]
+        nats["card_compromised"] = -math.log(_clip(share))
     return nats
 
 

@@ -39,6 +39,8 @@ class TrainingData:
     users: int
     #: What the signals need of each row (for the population statistics).
     evidence_inputs: list[EvidenceInputs]
+    #: Whether labels reached users' state as the rows were made (models.user_labels).
+    labels_fed: bool = False
 
 
 def replay_features(
@@ -65,7 +67,8 @@ def replay_features(
     labels: list[int] = []
     kinds: list[str | None] = []
     users: set[str] = set()
-    for offset, (tx, profile, velocity) in enumerate(walk(transactions)):
+    labels_due = None if feedback is None else feedback.user_labels_due
+    for offset, (tx, profile, velocity) in enumerate(walk(transactions, labels_due)):
         if feedback is None:
             obs = observe(tx, profile, velocity)
         else:
@@ -79,7 +82,8 @@ def replay_features(
         if progress is not None and len(rows) % 10_000 == 0:
             progress(len(rows))
     features = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
-    return TrainingData(features, np.asarray(labels, dtype=np.int8), kinds, len(users), evidence)
+    return TrainingData(features, np.asarray(labels, dtype=np.int8), kinds, len(users), evidence,
+                        labels_fed=feedback is not None)  # fmt: skip
 
 
 def train_model(
@@ -110,7 +114,9 @@ def train_model(
     calibration = Calibration(quantiles.tolist())
     known = data.labels >= 0
     fraud_rate = float(data.labels[known].mean()) if known.any() else None
-    population = fit_population(data.evidence_inputs, fraud_rate=fraud_rate)
+    population = fit_population(
+        data.evidence_inputs, fraud_rate=fraud_rate, labels_fed=data.labels_fed
+    )
     rows = []
     for inputs, score in zip(data.evidence_inputs, scores.tolist(), strict=True):
         nats = signal_nats(inputs, population)

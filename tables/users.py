@@ -12,6 +12,7 @@ in batches (:mod:`tables.store`); the web views read it with :func:`get_user`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypedDict
@@ -33,6 +34,11 @@ users = app.Table(
     options=rocksdb_options(),
     help="Per-user profile and velocity state (see models.profile, models.velocity).",
 )
+
+#: Held by each writer of ``users`` (the scoring and labels agents) from reading a
+#: user's state until its changelog message is with the producer: the changelog then
+#: keeps the order of the writes, and recovery ends with the newest state.
+users_lock = asyncio.Lock()
 
 
 class UserState(TypedDict):

@@ -81,11 +81,19 @@ def test_fraud_reported_at_a_merchant_reaches_the_scores_of_its_other_customers(
     file = tmp_path / "labels.jsonl"
     file.write_bytes(b"\n".join([value for _, value in messages] + list(invalid)) + b"\n")
     run_command(workers.env, "replay", "--labels", str(file))
+    # Keyed by another user, a label would miss its user's state: refused.
+    misrouted = orjson.dumps({**labels[0], "source": "misrouted"})
+    send(workers, "labels", [(b"someone-else", misrouted)])
+    invalid[misrouted] = "wrong_key"
 
     wait_for(lambda: label_count(workers) == len(labels), timeout=60)
     wait_for(lambda: len(read_topic(workers.stack, workers.topic("labels-dlq"))) == len(invalid))
     dead = read_topic(workers.stack, workers.topic("labels-dlq"))
     assert {v: h["txwatch.error.reason"].decode() for _, v, h in dead} == invalid
+    # Each fraud recorded in its user's state once, though delivered twice below.
+    feedback = worker.get("/stats")[1]["feedback"]
+    assert feedback["users"] == "on"
+    wait_for(lambda: worker.get("/stats")[1]["feedback"]["labels_to_users"] == len(labels))
 
     def merchant_known() -> bool:
         return worker.get("/stats")[1]["merchant_risk"]["merchants_with_fraud"] == 1
@@ -99,6 +107,7 @@ def test_fraud_reported_at_a_merchant_reaches_the_scores_of_its_other_customers(
     send(workers, "labels", messages)  # delivered again: one row each still
     wait_for(lambda: worker.get("/stats")[1]["feedback"]["labels"]["fraud"] == 2 * len(labels))
     assert label_count(workers) == len(labels)
+    assert worker.get("/stats")[1]["feedback"]["labels_to_users"] == len(labels)
 
     # Training reads the same labels back, from PostgreSQL and from the topic.
     history_file = tmp_path / "history.jsonl"
@@ -112,17 +121,21 @@ def test_fraud_reported_at_a_merchant_reaches_the_scores_of_its_other_customers(
         expected = f"labels from {source}: {len(labels)} transactions ({len(labels)} fraud)"
         assert f"{expected}, {len(labels)} of them in the training history" in said, said
 
-    # Two newcomers, alike but for the merchant: only the reported one carries its fraud.
+    # Two newcomers, alike but for the merchant: only the reported one carries its fraud;
+    # a card with confirmed fraud stays suspect at a fair shop.
     fresh = [
         transaction("n-bad", "new-1", BAD, minute=30, day="2026-11-21"),
         transaction("n-fair", "new-2", "shop-1", minute=30, day="2026-11-21"),
+        transaction("again", "u0", "shop-1", minute=31, day="2026-11-21"),
     ]
     send(workers, "transactions", [(tx["user_id"].encode(), orjson.dumps(tx)) for tx in fresh])
-    wait_until_scored(workers, {"n-bad", "n-fair"}, timeout=60)
-    scored = scores_of(workers, {"n-bad", "n-fair"})
+    wait_until_scored(workers, {"n-bad", "n-fair", "again"}, timeout=60)
+    scored = scores_of(workers, {"n-bad", "n-fair", "again"})
     assert "merchant_fraud" in scored["n-bad"]["signals"]
     assert "merchant_fraud" not in scored["n-fair"]["signals"]
     assert scored["n-bad"]["risk_score"] > scored["n-fair"]["risk_score"]
+    assert "card_compromised" in scored["again"]["signals"]
+    assert "card_compromised" not in scored["n-fair"]["signals"]
 
     # Every confirmed fraud is either a settled alert or a miss, in /stats and /metrics.
     def precision_counts_all() -> bool:
