@@ -10,6 +10,7 @@ it never reads ``label`` or ``anomaly_kind``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,28 +27,6 @@ from models.transaction import MIN_LOG_AMOUNT, Transaction
 from models.transaction import log_amount as amount_log
 from models.user_labels import card_frauds
 from models.velocity import SMALL_AMOUNT, Velocity, Windows, windows_at
-
-#: The model's inputs, in order. Changing them needs a newly trained model.
-FEATURE_NAMES: Final = (
-    "log_amount",
-    "amount_zscore",
-    "location_surprise",
-    "merchant_category_surprise",
-    "payment_method_surprise",
-    "device_surprise",
-    "merchant_surprise",
-    "hour_surprise",
-    "log_count_1m",
-    "log_count_10m",
-    "log_count_1h",
-    "log_count_24h",
-    "log_sum_1h_ratio",
-    "extra_locations_10m",
-    "extra_locations_1h",
-    "small_amounts_10m",
-    "log_seconds_since_last",
-    "log_history",
-)
 
 #: Prior spread of a user's log amounts, blended in while history is short,
 #: so that a second transaction twice the first is not a 10-sigma event.
@@ -108,27 +87,34 @@ class Observation:
 
     def vector(self) -> list[float]:
         """The model's input, in :data:`FEATURE_NAMES` order."""
-        w = self.windows
-        return [
-            math.log1p(self.amount),
-            self.amount_zscore,
-            self.surprise(self.location_seen),
-            self.surprise(self.merchant_category_seen),
-            self.surprise(self.payment_method_seen),
-            self.surprise(self.device_seen),
-            self.surprise(self.merchant_seen),
-            self.surprise(self.hour_seen) if self.history else 0.0,
-            math.log1p(w.count_1m),
-            math.log1p(w.count_10m),
-            math.log1p(w.count_1h),
-            math.log1p(w.count_24h),
-            math.log1p(w.sum_1h / self.typical_amount),
-            float(max(0, self.new_places_10m - 1)),
-            float(max(0, self.new_places_1h - 1)),
-            float(w.small_10m + (self.amount <= SMALL_AMOUNT)),
-            math.log1p(self.seconds_since_last),
-            math.log1p(self.history),
-        ]
+        return [compute(self) for compute in _COMPUTED]
+
+
+#: The model's inputs, each declared once: its name and how an observation gives it.
+#: Changing them needs a newly trained model (a model names the features it was fit on).
+FEATURES: Final[tuple[tuple[str, Callable[[Observation], float]], ...]] = (
+    ("log_amount", lambda o: math.log1p(o.amount)),
+    ("amount_zscore", lambda o: o.amount_zscore),
+    ("location_surprise", lambda o: o.surprise(o.location_seen)),
+    ("merchant_category_surprise", lambda o: o.surprise(o.merchant_category_seen)),
+    ("payment_method_surprise", lambda o: o.surprise(o.payment_method_seen)),
+    ("device_surprise", lambda o: o.surprise(o.device_seen)),
+    ("merchant_surprise", lambda o: o.surprise(o.merchant_seen)),
+    ("hour_surprise", lambda o: o.surprise(o.hour_seen) if o.history else 0.0),
+    ("log_count_1m", lambda o: math.log1p(o.windows.count_1m)),
+    ("log_count_10m", lambda o: math.log1p(o.windows.count_10m)),
+    ("log_count_1h", lambda o: math.log1p(o.windows.count_1h)),
+    ("log_count_24h", lambda o: math.log1p(o.windows.count_24h)),
+    ("log_sum_1h_ratio", lambda o: math.log1p(o.windows.sum_1h / o.typical_amount)),
+    ("extra_locations_10m", lambda o: float(max(0, o.new_places_10m - 1))),
+    ("extra_locations_1h", lambda o: float(max(0, o.new_places_1h - 1))),
+    ("small_amounts_10m", lambda o: float(o.windows.small_10m + (o.amount <= SMALL_AMOUNT))),
+    ("log_seconds_since_last", lambda o: math.log1p(o.seconds_since_last)),
+    ("log_history", lambda o: math.log1p(o.history)),
+)
+#: The features' names, in the model's column order.
+FEATURE_NAMES: Final = tuple(name for name, _ in FEATURES)
+_COMPUTED: Final = tuple(compute for _, compute in FEATURES)
 
 
 def observe(

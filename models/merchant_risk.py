@@ -54,9 +54,13 @@ class MerchantView:
     frauds: int
 
 
+#: The layout of a stored merchant record (``schema``).
+SCHEMA: Final = 1
+
+
 def new_merchant() -> MerchantState:
     """An empty record: no day counted, no fraud known, no source offset applied."""
-    return {"days": {}, "frauds": {}, "sources": {}, "published": None}
+    return {"schema": SCHEMA, "days": {}, "frauds": {}, "sources": {}, "published": None}
 
 
 def count_transaction(state: MerchantState | None, timestamp: float, offset: int) -> MerchantState:

@@ -1,99 +1,177 @@
-"""Rules: named, explainable checks with configurable thresholds.
+"""Rules: named, explainable checks with configurable thresholds, each declared once.
 
-Each rule reads an :class:`~models.features.Observation` and, when it fires,
-contributes a reason code to the alert. Rules about a user's habits wait
-until the user has enough history (``min_history``), so a newcomer's first
-purchases are not all "new location".
+A rule (:class:`Rule`) is one entry of :data:`RULES`: its reason code, what
+it means, when it fires, the thresholds it reads with their defaults (each
+settable as ``TXWATCH_RULE_<NAME>``), and, for the rules that carry
+evidence in the risk score, the share of traffic it fires on when training
+measured none (:mod:`models.signals`). Adding a rule is adding an entry
+here and a row to the table in ``tests/unit/test_rules.py``, which checks
+that every rule has one that fires it.
+
+Rules about a user's habits wait until the user has enough history
+(``min_history``), so a newcomer's first purchases are not all "new location".
+
+>>> [rule.code for rule in RULES if rule.default_rate is not None]
+['VELOCITY_BURST', 'VELOCITY_MULTI_LOCATION', 'CARD_TESTING']
+>>> RuleThresholds(high_amount=100.0)["high_amount"], RuleThresholds()["min_history"]
+(100.0, 5)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Final, Literal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Final
 
 from models.features import Observation
 from models.velocity import SMALL_AMOUNT
 
-ReasonCode = Literal[
-    "HIGH_AMOUNT",
-    "AMOUNT_ZSCORE",
-    "NEW_LOCATION",
-    "NEW_MERCHANT_CATEGORY",
-    "NEW_PAYMENT_METHOD",
-    "NEW_DEVICE",
-    "UNUSUAL_HOUR",
-    "VELOCITY_BURST",
-    "VELOCITY_MULTI_LOCATION",
-    "CARD_TESTING",
-]
-
-REASON_CODES: Final[tuple[ReasonCode, ...]] = ReasonCode.__args__  # type: ignore[attr-defined]
+#: A rule's name in alerts, explanations and ``GET /anomalies?reason=``.
+ReasonCode = str
+Thresholds = Mapping[str, float]
 
 
 @dataclass(frozen=True)
-class RuleThresholds:
-    """When each rule fires. Every field can be set as ``TXWATCH_RULE_<NAME>``."""
+class Rule:
+    """One rule, declared once."""
 
-    min_history: int = 5
-    high_amount: float = 5000.0
-    high_amount_multiple: float = 10.0
-    amount_zscore: float = 3.5
-    burst_count_1m: int = 3
-    burst_count_10m: int = 6
-    multi_location_10m: int = 2
-    multi_location_1h: int = 3
-    card_testing_small_10m: int = 3
+    code: ReasonCode
+    meaning: str
+    #: Whether the rule fires on an observation, given every threshold by name.
+    fires: Callable[[Observation, Thresholds], bool]
+    #: The thresholds the rule reads, with their defaults (an int default takes ints).
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    #: Reads the user's habits, so waits for ``min_history`` transactions.
+    habit: bool = False
+    #: Carries evidence in the risk score: the share of traffic it fires on when training
+    #: measured none. None: it explains an alert and weighs nothing.
+    default_rate: float | None = None
+
+
+def _known(obs: Observation, t: Thresholds) -> bool:
+    return obs.history >= t["min_history"]
+
+
+def _never_used(code: ReasonCode, what: str, seen: str) -> Rule:
+    """A rule that fires on a value the user never used (0 times; None: not given)."""
+    times = attrgetter(seen)
+    return Rule(code, f"a {what} the user never used", lambda o, t: times(o) == 0, habit=True)
+
+
+#: Thresholds every habit rule shares.
+SHARED_THRESHOLDS: Final[Mapping[str, float]] = {"min_history": 5}
+
+RULES: Final[tuple[Rule, ...]] = (
+    Rule(
+        "HIGH_AMOUNT",
+        "an amount above a fixed limit, or many times the user's typical amount",
+        lambda o, t: (
+            o.amount >= t["high_amount"]
+            or (_known(o, t) and o.amount >= t["high_amount_multiple"] * o.typical_amount)
+        ),
+        {"high_amount": 5000.0, "high_amount_multiple": 10.0},
+    ),
+    Rule(
+        "AMOUNT_ZSCORE",
+        "an amount far above the user's usual log amount",
+        lambda o, t: o.amount_zscore >= t["amount_zscore"],
+        {"amount_zscore": 3.5},
+        habit=True,
+    ),
+    _never_used("NEW_LOCATION", "place", "location_seen"),
+    _never_used("NEW_MERCHANT_CATEGORY", "merchant category", "merchant_category_seen"),
+    _never_used("NEW_PAYMENT_METHOD", "payment method", "payment_method_seen"),
+    _never_used("NEW_DEVICE", "device", "device_seen"),
+    Rule(
+        "UNUSUAL_HOUR",
+        "no earlier transaction of the user within an hour of this time of day",
+        lambda o, t: o.hour_seen == 0,
+        habit=True,
+    ),
+    Rule(
+        "VELOCITY_BURST",
+        "many transactions in a minute or ten (this one counted)",
+        lambda o, t: (
+            o.windows.count_1m + 1 >= t["burst_count_1m"]
+            or o.windows.count_10m + 1 >= t["burst_count_10m"]
+        ),
+        {"burst_count_1m": 3, "burst_count_10m": 6},
+        default_rate=0.005,
+    ),
+    Rule(
+        "VELOCITY_MULTI_LOCATION",
+        "places new to the user in ten minutes or an hour (their usual places count as one)",
+        lambda o, t: (
+            o.new_places_10m >= t["multi_location_10m"] or o.new_places_1h >= t["multi_location_1h"]
+        ),
+        {"multi_location_10m": 2, "multi_location_1h": 3},
+        default_rate=0.005,
+    ),
+    Rule(
+        "CARD_TESTING",
+        f"several small amounts (at most {SMALL_AMOUNT:g}) in ten minutes",
+        lambda o, t: (
+            o.windows.small_10m + (o.amount <= SMALL_AMOUNT) >= t["card_testing_small_10m"]
+        ),
+        {"card_testing_small_10m": 3},
+        default_rate=0.003,
+    ),
+)
+
+#: Every reason code, in the order alerts list them.
+REASON_CODES: Final[tuple[ReasonCode, ...]] = tuple(rule.code for rule in RULES)
+#: Every threshold's default, by name.
+DEFAULT_THRESHOLDS: Final[Mapping[str, float]] = {
+    **SHARED_THRESHOLDS,
+    **{name: value for rule in RULES for name, value in rule.thresholds.items()},
+}
+
+
+class RuleThresholds(Mapping[str, float]):
+    """When each rule fires: the defaults of :data:`RULES`, some overridden by name."""
+
+    def __init__(self, **overrides: float) -> None:
+        unknown = sorted(set(overrides) - set(DEFAULT_THRESHOLDS))
+        if unknown:
+            raise TypeError(f"no rule reads the threshold(s) {', '.join(unknown)}")
+        self._values: dict[str, float] = {**DEFAULT_THRESHOLDS, **overrides}
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RuleThresholds({self._values!r})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RuleThresholds:
-        """Thresholds with ``TXWATCH_RULE_<FIELD>`` overrides; ValueError names a bad one."""
-        values = {}
-        for field in fields(cls):
-            raw = env.get(f"TXWATCH_RULE_{field.name.upper()}")
+        """Thresholds with ``TXWATCH_RULE_<NAME>`` overrides; ValueError names a bad one."""
+        values: dict[str, float] = {}
+        for name, default in DEFAULT_THRESHOLDS.items():
+            raw = env.get(f"TXWATCH_RULE_{name.upper()}")
             if raw is None or raw == "":
                 continue
-            kind = int if field.type in (int, "int") else float
+            kind = int if isinstance(default, int) else float
             try:
-                values[field.name] = kind(raw)
+                values[name] = kind(raw)
             except ValueError:
                 raise ValueError(
-                    f"TXWATCH_RULE_{field.name.upper()}={raw!r} is not a {kind.__name__}"
+                    f"TXWATCH_RULE_{name.upper()}={raw!r} is not a {kind.__name__}"
                 ) from None
         return cls(**values)
 
 
-def evaluate_rules(obs: Observation, thresholds: RuleThresholds) -> list[ReasonCode]:
+def evaluate_rules(obs: Observation, thresholds: Thresholds) -> list[ReasonCode]:
     """The reason codes of every rule ``obs`` triggers, in :data:`REASON_CODES` order."""
-    reasons: list[ReasonCode] = []
-    known_user = obs.history >= thresholds.min_history
-    if obs.amount >= thresholds.high_amount or (
-        known_user and obs.amount >= thresholds.high_amount_multiple * obs.typical_amount
-    ):
-        reasons.append("HIGH_AMOUNT")
-    if known_user and obs.amount_zscore >= thresholds.amount_zscore:
-        reasons.append("AMOUNT_ZSCORE")
-    if known_user:
-        if obs.location_seen == 0:
-            reasons.append("NEW_LOCATION")
-        if obs.merchant_category_seen == 0:
-            reasons.append("NEW_MERCHANT_CATEGORY")
-        if obs.payment_method_seen == 0:
-            reasons.append("NEW_PAYMENT_METHOD")
-        if obs.device_seen == 0:
-            reasons.append("NEW_DEVICE")
-        if obs.hour_seen == 0:  # not within an hour of any earlier transaction
-            reasons.append("UNUSUAL_HOUR")
-    w = obs.windows
-    # Counts include the transaction itself: the third within a minute fires.
-    if w.count_1m + 1 >= thresholds.burst_count_1m or w.count_10m + 1 >= thresholds.burst_count_10m:
-        reasons.append("VELOCITY_BURST")
-    # Places new to the user; their usual places count as one (see features._new_places).
-    if (
-        obs.new_places_10m >= thresholds.multi_location_10m
-        or obs.new_places_1h >= thresholds.multi_location_1h
-    ):
-        reasons.append("VELOCITY_MULTI_LOCATION")
-    if w.small_10m + (obs.amount <= SMALL_AMOUNT) >= thresholds.card_testing_small_10m:
-        reasons.append("CARD_TESTING")
-    return reasons
+    # A plain dict's lookups: this runs for every transaction.
+    values = thresholds._values if isinstance(thresholds, RuleThresholds) else thresholds
+    known_user = obs.history >= values["min_history"]
+    return [
+        rule.code for rule in RULES if (known_user or not rule.habit) and rule.fires(obs, values)
+    ]

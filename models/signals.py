@@ -46,7 +46,7 @@ from typing import Any, Final
 from models.features import Observation
 from models.merchant_risk import DEFAULT_FRAUD_RATE, MerchantView, merchant_nats
 from models.profile import HOURS
-from models.rules import ReasonCode
+from models.rules import RULES, ReasonCode
 
 #: Rarest share any signal credits: no single signal outweighs all others.
 MIN_SHARE: Final = 1e-4
@@ -64,11 +64,10 @@ NOVELTY_SIGNALS: Final = {
     "new_merchant": ("merchants", "merchant_id"),
 }
 _SIGNAL_OF_KEY: Final = {key: (name, attr) for name, (key, attr) in NOVELTY_SIGNALS.items()}
-#: Velocity rules and the share of traffic each fires on when training measured none.
+#: The rules that carry evidence and the share of traffic each fires on when training
+#: measured none (declared with the rule, models.rules).
 RULE_SIGNALS: Final[dict[ReasonCode, float]] = {
-    "VELOCITY_BURST": 0.005,
-    "VELOCITY_MULTI_LOCATION": 0.005,
-    "CARD_TESTING": 0.003,
+    rule.code: rule.default_rate for rule in RULES if rule.default_rate is not None
 }
 #: Every signal, in the order explanations list them on ties.
 SIGNAL_NAMES: Final = (

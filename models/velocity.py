@@ -45,9 +45,13 @@ class Windows:
     visits_10m: dict[str, int]
 
 
+#: The layout of a stored velocity state; a state without ``schema`` has layout 1 too.
+SCHEMA: Final = 1
+
+
 def new_velocity() -> Velocity:
     """An empty velocity state."""
-    return {"recent": [], "hourly": {}, "max_seen": None, "last_offset": -1}
+    return {"schema": SCHEMA, "recent": [], "hourly": {}, "max_seen": None, "last_offset": -1}
 
 
 def windows_at(velocity: Velocity | None, tx: Transaction) -> Windows:

@@ -1,7 +1,14 @@
 import pytest
 
 from models.features import Observation
-from models.rules import REASON_CODES, RuleThresholds, evaluate_rules
+from models.rules import (
+    DEFAULT_THRESHOLDS,
+    REASON_CODES,
+    RULES,
+    SHARED_THRESHOLDS,
+    RuleThresholds,
+    evaluate_rules,
+)
 from models.transaction import Transaction
 from models.velocity import Windows
 
@@ -44,9 +51,7 @@ def test_ordinary_transaction_fires_nothing():
     assert evaluate_rules(obs(windows=quiet(count_1m=1, count_10m=4, small_10m=1)), DEFAULT) == []
 
 
-@pytest.mark.parametrize(
-    ("changes", "reason"),
-    [
+FIRING = [
         ({"amount": 6000.0}, "HIGH_AMOUNT"),
         ({"amount": 400.0, "amount_zscore": 2.0}, "HIGH_AMOUNT"),
         ({"amount_zscore": 4.0}, "AMOUNT_ZSCORE"),
@@ -60,10 +65,43 @@ def test_ordinary_transaction_fires_nothing():
         ({"new_places_10m": 2}, "VELOCITY_MULTI_LOCATION"),
         ({"new_places_1h": 3}, "VELOCITY_MULTI_LOCATION"),
         ({"windows": quiet(small_10m=2), "amount": 1.0}, "CARD_TESTING"),
-    ],
-)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "reason"), FIRING)
 def test_each_rule_fires_on_its_own_evidence(changes, reason):
     assert evaluate_rules(obs(**changes), DEFAULT) == [reason]
+
+
+def test_every_rule_declared_has_a_row_that_fires_it():
+    assert {reason for _, reason in FIRING} == set(REASON_CODES)
+
+
+class Reads(dict):
+    """Thresholds that remember which were read."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.read = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+@pytest.mark.parametrize(("changes", "reason"), FIRING)
+def test_a_rule_reads_only_the_thresholds_it_declares(changes, reason):
+    rule = next(rule for rule in RULES if rule.code == reason)
+    values = Reads(DEFAULT_THRESHOLDS)
+    for observation in (obs(), obs(**changes)):
+        rule.fires(observation, values)
+    assert values.read <= {*rule.thresholds, *SHARED_THRESHOLDS}
+    assert values.read >= set(rule.thresholds)
+
+
+def test_a_threshold_no_rule_reads_is_refused():
+    with pytest.raises(TypeError, match="no rule reads the threshold"):
+        RuleThresholds(burst_count_2m=3)
 
 
 def test_moving_among_known_places_is_not_multi_location():
@@ -90,8 +128,8 @@ def test_thresholds_from_environment():
     thresholds = RuleThresholds.from_env(
         {"TXWATCH_RULE_HIGH_AMOUNT": "100", "TXWATCH_RULE_MIN_HISTORY": "50"}
     )
-    assert thresholds.high_amount == 100.0
-    assert thresholds.min_history == 50
+    assert thresholds["high_amount"] == 100.0
+    assert thresholds["min_history"] == 50
     assert evaluate_rules(obs(amount=150.0), thresholds) == ["HIGH_AMOUNT"]
     assert evaluate_rules(obs(location_seen=0), thresholds) == []
 
